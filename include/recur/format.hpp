@@ -1,0 +1,60 @@
+// Reading and writing .recur files (formats/SPEC.md). The reader validates every byte it is
+// given before returning; the writer goes through a temporary file and a rename so a failed
+// write never leaves a partial file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "recur/spec.hpp"
+#include "recur/status.hpp"
+
+namespace recur {
+
+inline constexpr uint16_t kFormatMajor = 1;
+inline constexpr uint16_t kFormatMinor = 0;
+
+struct TensorInfo {
+  std::string name;
+  std::string dtype;             // "f32"
+  std::vector<int64_t> shape;
+  uint64_t offset = 0;           // from the start of the data section
+  uint64_t size = 0;             // bytes
+};
+
+struct FileInfo {
+  uint16_t version_major = 0;
+  uint16_t version_minor = 0;
+  uint64_t file_size = 0;
+  uint64_t metadata_size = 0;
+  uint64_t data_offset = 0;
+  uint64_t data_size = 0;
+  uint64_t checksum = 0;
+  std::vector<TensorInfo> tensors;  // in file order
+};
+
+struct ReadOptions {
+  bool verify_checksum = true;
+  bool check_finite = true;                      // reject NaN/Inf weights
+  uint64_t max_metadata_size = 16ull << 20;      // 16 MiB
+};
+
+struct ModelFile {
+  ModelSpec spec;
+  FileInfo info;
+};
+
+// Parse and validate a whole .recur image held in memory. `name` prefixes error messages.
+Result<ModelFile> parse_model(const uint8_t* data, size_t size, const std::string& name,
+                              const ReadOptions& options = {});
+// Memory-map `path`, parse and validate it.
+Result<ModelFile> read_model(const std::string& path, const ReadOptions& options = {});
+
+// Serialize a validated spec into a .recur image.
+Result<std::vector<uint8_t>> serialize_model(const ModelSpec& spec);
+// Serialize and write atomically (temporary file in the same directory, then rename).
+Status write_model(const ModelSpec& spec, const std::string& path);
+
+}  // namespace recur

@@ -1,0 +1,104 @@
+// The runtime API: an immutable, thread-safe Model (loaded and packed once) and a per-stream
+// State. `run` processes whole batches of sequences; `step` advances a stream by one time step.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recur/spec.hpp"
+#include "recur/status.hpp"
+
+namespace recur {
+
+// Which instruction set the kernels use. `best` = the widest the CPU supports; the
+// RECUR_ISA environment variable (avx512|avx2|scalar) overrides `best` at load.
+enum class Isa { best, avx512, avx2, scalar };
+const char* isa_name(Isa isa) noexcept;
+
+struct LoadOptions {
+  Isa isa = Isa::best;
+  bool check_finite = true;  // reject NaN/Inf weights
+  bool verify_checksum = true;
+};
+
+struct RunOptions {
+  int threads = 0;            // 0 = the CPUs available to the process; 1 = no thread pool at all
+  bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
+};
+
+// Views of caller-owned input arrays, fp32, row-major, dense.
+struct RunInput {
+  const float* x = nullptr;      // (T, B, I), or (B, T, I) when batch_first
+  int64_t seq_len = 0;           // T
+  int64_t batch = 0;             // B
+  bool batch_first = false;      // layout of x and y
+  const float* h0 = nullptr;     // (L*D, B, Hout) or null for zeros
+  const float* c0 = nullptr;     // (L*D, B, H) or null for zeros; lstm only
+  const int32_t* lengths = nullptr;  // (B) each in [0, T], or null for all T
+};
+
+// Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when
+// batch_first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
+// (empty for models without LSTM layers; rows of non-LSTM layers are zero).
+struct RunOutput {
+  std::vector<float> y;
+  std::vector<int64_t> y_shape;
+  std::vector<float> h_n;
+  std::vector<int64_t> h_shape;
+  std::vector<float> c_n;
+  std::vector<int64_t> c_shape;
+};
+
+class Model;
+
+// Per-stream recurrent state for `Model::step`: h (and c) of every layer for a fixed batch,
+// plus the scratch a step needs, sized once. Cheap to create, movable, not shareable between
+// threads at the same time. A State belongs to the Model that made it.
+class State {
+ public:
+  State();
+  ~State();
+  State(State&&) noexcept;
+  State& operator=(State&&) noexcept;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  int64_t batch() const noexcept;
+  void reset() noexcept;  // back to zeros
+  // Set the state from arrays shaped like run()'s h0 (L*D, B, Hout) and c0 (L*D, B, H).
+  Status set(const float* h, const float* c);
+  // Copy the state out, shaped like run()'s h_n / c_n.
+  Status get(float* h, float* c) const;
+
+  struct Impl;
+ private:
+  friend class Model;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Model {
+ public:
+  static Result<Model> load(const std::string& path, const LoadOptions& options = {});
+  static Result<Model> from_spec(const ModelSpec& spec, const LoadOptions& options = {});
+
+  const ModelSpec& spec() const noexcept;  // layers and attributes (weights dropped after packing)
+  Isa isa() const noexcept;                // the ISA actually chosen
+  int64_t input_size() const noexcept;
+  int64_t output_size() const noexcept;    // per-step width of y
+  int64_t num_state_rows() const noexcept; // L*D
+
+  Result<RunOutput> run(const RunInput& input, const RunOptions& options = {}) const;
+
+  // Streaming: one time step for every stream in the state. x (B, I) -> y (B, output_size()).
+  // Needs a model without reverse or bidirectional layers. Does not allocate.
+  Result<State> new_state(int64_t batch) const;
+  Status step(State& state, const float* x, float* y, const RunOptions& options = {}) const;
+
+  struct Impl;
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace recur

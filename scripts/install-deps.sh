@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package recur needs to build, test and benchmark. Idempotent:
+# does nothing when all packages are present; otherwise runs `apt-get update` once and installs.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  libdnnl-dev libxsimd-dev xtl-dev
+  libbenchmark-dev doctest-dev
+  nlohmann-json3-dev libcli11-dev libxxhash-dev libfmt-dev
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libhdf5-dev libzip-dev
+  libcpp-httplib-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+apt_line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages; run as root:" >&2
+  echo "  apt-get update && $apt_line" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$apt_line
