@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
-  libdnnl-dev libxsimd-dev xtl-dev
+  libdnnl-dev ocl-icd-opencl-dev libxsimd-dev xtl-dev  # dnnl-config needs OpenCL headers
   libbenchmark-dev doctest-dev
   nlohmann-json3-dev libcli11-dev libxxhash-dev libfmt-dev
   libonnx-dev libprotobuf-dev protobuf-compiler

@@ -1,0 +1,238 @@
+// ModelSpec helpers and validate(): the single definition of what a runnable model is.
+#include "recur/spec.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace recur {
+namespace {
+
+constexpr int64_t kMaxDim = int64_t{1} << 24;  // no layer is 16M units wide
+
+struct KnownActivation {
+  const char* name;
+  float alpha;
+  float beta;
+};
+// ONNX RNN activation functions with the defaults onnxruntime uses when none are given.
+constexpr KnownActivation kActivations[] = {
+    {"Sigmoid", 0.0f, 0.0f},     {"Tanh", 0.0f, 0.0f},        {"Relu", 0.0f, 0.0f},
+    {"HardSigmoid", 0.2f, 0.5f}, {"LeakyRelu", 0.01f, 0.0f},  {"ThresholdedRelu", 1.0f, 0.0f},
+    {"ScaledTanh", 1.0f, 1.0f},  {"Affine", 1.0f, 0.0f},      {"Elu", 1.0f, 0.0f},
+    {"Softsign", 0.0f, 0.0f},    {"Softplus", 0.0f, 0.0f},
+};
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + ")";
+}
+
+Status check_tensor(const Tensor& t, const std::string& what, std::vector<int64_t> expected,
+                    bool check_finite) {
+  if (t.shape != expected) {
+    return {Errc::invalid_model, what + " has shape " + shape_str(t.shape) + ", expected " +
+                                     shape_str(expected)};
+  }
+  int64_t n = 1;
+  for (int64_t d : expected) n *= d;  // dims already bounded by kMaxDim checks
+  if (t.numel() != n) {
+    return {Errc::invalid_model, what + " holds " + std::to_string(t.numel()) +
+                                     " values but its shape needs " + std::to_string(n)};
+  }
+  if (check_finite) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(t.data[static_cast<size_t>(i)])) {
+        return {Errc::non_finite, what + " has a non-finite value at flat index " +
+                                      std::to_string(i)};
+      }
+    }
+  }
+  return {};
+}
+
+Status check_dim(int64_t v, const std::string& what) {
+  if (v <= 0 || v > kMaxDim) {
+    return {Errc::invalid_model, what + " is " + std::to_string(v) + ", expected 1.." +
+                                     std::to_string(kMaxDim)};
+  }
+  return {};
+}
+
+Status validate_layer(const RecurrentLayer& layer, const std::string& where, bool check_finite) {
+  RECUR_TRY(check_dim(layer.input_size, where + " input_size"));
+  RECUR_TRY(check_dim(layer.hidden_size, where + " hidden_size"));
+  if (layer.proj_size < 0 || layer.proj_size > kMaxDim) {
+    return {Errc::invalid_model, where + " proj_size is " + std::to_string(layer.proj_size)};
+  }
+  const bool lstm = layer.cell == CellType::lstm;
+  if (!lstm && layer.proj_size != 0) return {Errc::invalid_model, where + " proj_size needs an lstm"};
+  if (!lstm && layer.peepholes) return {Errc::invalid_model, where + " peepholes need an lstm"};
+  if (!lstm && layer.input_forget) return {Errc::invalid_model, where + " input_forget needs an lstm"};
+  if (layer.cell != CellType::gru && layer.linear_before_reset) {
+    return {Errc::invalid_model, where + " linear_before_reset needs a gru"};
+  }
+  if (!(layer.clip >= 0.0f) || std::isinf(layer.clip)) {
+    return {Errc::invalid_model, where + " clip must be a finite value >= 0"};
+  }
+  const int dirs = direction_count(layer.direction);
+  const size_t acts = static_cast<size_t>(activation_count(layer.cell) * dirs);
+  if (!layer.activations.empty() && layer.activations.size() != acts) {
+    return {Errc::invalid_model, where + " has " + std::to_string(layer.activations.size()) +
+                                     " activations, expected " + std::to_string(acts) + " or none"};
+  }
+  for (const Activation& a : layer.activations) {
+    if (!is_known_activation(a.name)) {
+      return {Errc::invalid_model, where + " uses unknown activation '" + a.name + "'"};
+    }
+    if (!std::isfinite(a.alpha) || !std::isfinite(a.beta)) {
+      return {Errc::invalid_model, where + " activation '" + a.name + "' has non-finite alpha/beta"};
+    }
+  }
+  if (layer.weights.size() != static_cast<size_t>(dirs)) {
+    return {Errc::invalid_model, where + " has weights for " + std::to_string(layer.weights.size()) +
+                                     " directions, expected " + std::to_string(dirs)};
+  }
+  const int64_t gh = gate_count(layer.cell) * layer.hidden_size;
+  const int64_t h = layer.hidden_size;
+  const int64_t hout = layer.output_size();
+  for (int d = 0; d < dirs; ++d) {
+    const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
+    const std::string p = where + (d == 0 ? " forward " : " reverse ");
+    RECUR_TRY(check_tensor(w.W, p + "W", {gh, layer.input_size}, check_finite));
+    RECUR_TRY(check_tensor(w.R, p + "R", {gh, hout}, check_finite));
+    RECUR_TRY(check_tensor(w.Wb, p + "Wb", {gh}, check_finite));
+    RECUR_TRY(check_tensor(w.Rb, p + "Rb", {gh}, check_finite));
+    if (layer.peepholes) {
+      RECUR_TRY(check_tensor(w.P, p + "P", {3 * h}, check_finite));
+    } else if (!w.P.empty()) {
+      return {Errc::invalid_model, p + "P is present but peepholes are off"};
+    }
+    if (layer.proj_size > 0) {
+      RECUR_TRY(check_tensor(w.Wp, p + "Wp", {hout, h}, check_finite));
+    } else if (!w.Wp.empty()) {
+      return {Errc::invalid_model, p + "Wp is present but proj_size is 0"};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+const char* cell_name(CellType cell) noexcept {
+  switch (cell) {
+    case CellType::rnn: return "rnn";
+    case CellType::lstm: return "lstm";
+    case CellType::gru: return "gru";
+  }
+  return "?";
+}
+
+const char* direction_name(Direction dir) noexcept {
+  switch (dir) {
+    case Direction::forward: return "forward";
+    case Direction::reverse: return "reverse";
+    case Direction::bidirectional: return "bidirectional";
+  }
+  return "?";
+}
+
+int gate_count(CellType cell) noexcept {
+  switch (cell) {
+    case CellType::rnn: return 1;
+    case CellType::lstm: return 4;
+    case CellType::gru: return 3;
+  }
+  return 0;
+}
+
+int activation_count(CellType cell) noexcept {
+  switch (cell) {
+    case CellType::rnn: return 1;
+    case CellType::lstm: return 3;
+    case CellType::gru: return 2;
+  }
+  return 0;
+}
+
+bool is_known_activation(const std::string& name) noexcept {
+  Activation unused;
+  return activation_with_defaults(name, unused);
+}
+
+bool activation_with_defaults(const std::string& name, Activation& out) noexcept {
+  for (const KnownActivation& k : kActivations) {
+    if (name == k.name) {
+      out = Activation{k.name, k.alpha, k.beta};
+      return true;
+    }
+  }
+  return false;
+}
+
+Tensor make_tensor(std::vector<int64_t> shape, float fill) {
+  Tensor t;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  t.shape = std::move(shape);
+  t.data.assign(static_cast<size_t>(n), fill);
+  return t;
+}
+
+bool RecurrentLayer::operator==(const RecurrentLayer& o) const {
+  return cell == o.cell && direction == o.direction && input_size == o.input_size &&
+         hidden_size == o.hidden_size && proj_size == o.proj_size && activations == o.activations &&
+         clip == o.clip && input_forget == o.input_forget &&
+         linear_before_reset == o.linear_before_reset && peepholes == o.peepholes &&
+         weights == o.weights;
+}
+
+int64_t ModelSpec::output_size() const noexcept {
+  if (head) return head->output_size;
+  return layers.empty() ? 0 : layers.back().output_width();
+}
+
+int64_t ModelSpec::parameter_count() const noexcept {
+  int64_t n = 0;
+  for (const RecurrentLayer& l : layers) {
+    for (const DirectionWeights& w : l.weights) {
+      n += w.W.numel() + w.R.numel() + w.Wb.numel() + w.Rb.numel() + w.P.numel() + w.Wp.numel();
+    }
+  }
+  if (head) n += head->W.numel() + head->b.numel();
+  return n;
+}
+
+bool ModelSpec::operator==(const ModelSpec& o) const {
+  return name == o.name && producer == o.producer && source == o.source &&
+         source_hash == o.source_hash && batch_first == o.batch_first && layers == o.layers &&
+         head == o.head;
+}
+
+Status validate(const ModelSpec& spec, bool check_finite) {
+  if (spec.layers.empty()) return {Errc::invalid_model, "model has no recurrent layer"};
+  int64_t width = spec.layers.front().input_size;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const RecurrentLayer& layer = spec.layers[i];
+    const std::string where = "layer " + std::to_string(i) + " (" + cell_name(layer.cell) + ")";
+    if (layer.input_size != width) {
+      return {Errc::invalid_model, where + " input_size is " + std::to_string(layer.input_size) +
+                                       " but the previous layer outputs " + std::to_string(width)};
+    }
+    RECUR_TRY(validate_layer(layer, where, check_finite));
+    width = layer.output_width();
+  }
+  if (spec.head) {
+    const DenseHead& head = *spec.head;
+    if (head.input_size != width) {
+      return {Errc::invalid_model, "dense head input_size is " + std::to_string(head.input_size) +
+                                       " but the last layer outputs " + std::to_string(width)};
+    }
+    RECUR_TRY(check_dim(head.output_size, "dense head output_size"));
+    RECUR_TRY(check_tensor(head.W, "dense head W", {head.output_size, head.input_size}, check_finite));
+    RECUR_TRY(check_tensor(head.b, "dense head b", {head.output_size}, check_finite));
+  }
+  return {};
+}
+
+}  // namespace recur
