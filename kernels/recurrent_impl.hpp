@@ -1,0 +1,345 @@
+// The vector code behind kernels/recurrent.hpp, written once over xsimd::batch<float, Arch> and
+// instantiated once per ISA by recurrent_<isa>.cpp (each compiled with its own -m flags).
+// Everything here is a member of Recurrent<Arch>, so every instantiation has its own symbols
+// (no inline function is shared between translation units built with different flags — the
+// ODR trap); for the same reason nothing here calls std:: algorithms.
+//
+// Shapes (see recurrent.hpp): R panels [p][k][g][s][v]; gx rows (G*H) canonical gate blocks;
+// h (B, K); c, h_next, z, rh (B, H).
+#pragma once
+
+#include <cstdint>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/recurrent.hpp"
+
+namespace recur::kernels {
+
+// kRegs: vector registers the accumulators of one micro-kernel may use.
+template <class Arch, int kRegs>
+struct Recurrent {
+  using vf = xsimd::batch<float, Arch>;
+  using vi = xsimd::batch<int32_t, Arch>;
+  static constexpr int V = static_cast<int>(vf::size);
+
+  // ---- activations -----------------------------------------------------------------------
+  // exp(-a) for a >= 0 (Cephes expf: Cody-Waite reduction, degree-6 polynomial, scaling by
+  // 2^n through the exponent bits). a is clamped to 88, where 2^n reaches 2^-127 and the bits
+  // give 0: results below FLT_MIN flush to 0, as they would under FTZ. NaN is the caller's.
+  static vf exp_neg(vf a) {
+    const vf x = -xsimd::min(a, vf(88.0f));                  // [-88, 0]
+    const vf n = xsimd::nearbyint(x * vf(1.44269504088896341f));
+    vf r = xsimd::fnma(n, vf(0.693359375f), x);              // x - n ln2, in two parts
+    r = xsimd::fnma(n, vf(-2.12194440e-4f), r);
+    vf p = vf(1.9875691500e-4f);
+    p = xsimd::fma(p, r, vf(1.3981999507e-3f));
+    p = xsimd::fma(p, r, vf(8.3334519073e-3f));
+    p = xsimd::fma(p, r, vf(4.1665795894e-2f));
+    p = xsimd::fma(p, r, vf(1.6666665459e-1f));
+    p = xsimd::fma(p, r, vf(5.0000001201e-1f));
+    const vf y = xsimd::fma(p, r * r, r) + vf(1.0f);
+    const vi bits = (xsimd::to_int(n) + vi(127)) << 23;       // 2^n, n in [-127, 0]
+    return y * xsimd::bitwise_cast<vf>(bits);
+  }
+
+  // 1 / (1 + e^-x) from e = e^-|x| (never overflows): x >= 0 ? 1/(1+e) : e/(1+e). Exactly 1
+  // for x >= 17, exactly 0 for x <= -88, NaN in -> NaN out.
+  static vf sigmoid(vf x) {
+    const vf e = exp_neg(xsimd::abs(x));
+    const vf s = vf(1.0f) / (vf(1.0f) + e);
+    const vf y = xsimd::select(x >= vf(0.0f), s, e * s);
+    return xsimd::select(xsimd::isnan(x), x, y);
+  }
+
+  // tanh: |x| < 0.625 odd polynomial (Cephes tanhf), else (1 - e)/(1 + e) with e = e^-2|x|
+  // (no cancellation there: e <= 0.29). Sign copied from x; exactly ±1 for |x| >= 9.1; NaN kept.
+  static vf tanh(vf x) {
+    const vf a = xsimd::abs(x);
+    const vf z = x * x;
+    vf p = vf(-5.70498872745e-3f);
+    p = xsimd::fma(p, z, vf(2.06390887954e-2f));
+    p = xsimd::fma(p, z, vf(-5.37397155531e-2f));
+    p = xsimd::fma(p, z, vf(1.33314422036e-1f));
+    p = xsimd::fma(p, z, vf(-3.33332819422e-1f));
+    const vf small = xsimd::fma(p * z, a, a);                  // |tanh x| for |x| < 0.625
+    const vf e = exp_neg(a + a);
+    const vf large = (vf(1.0f) - e) / (vf(1.0f) + e);
+    const vf mag = xsimd::select(a < vf(0.625f), small, large);
+    const vf y = mag | (x & vf(-0.0f));                         // copysign(mag, x)
+    return xsimd::select(xsimd::isnan(x), x, y);
+  }
+
+  // ---- tail-safe loads and stores ------------------------------------------------------------
+  // n in [1, V] valid floats at p; lanes past n read as 0 / are not written.
+  static vf load_n(const float* p, int64_t n) {
+    if (n == V) return vf::load_unaligned(p);
+    alignas(64) float t[V];
+    for (int i = 0; i < V; ++i) t[i] = i < n ? p[i] : 0.0f;
+    return vf::load_aligned(t);
+  }
+  static void store_n(float* p, vf v, int64_t n) {
+    if (n == V) {
+      v.store_unaligned(p);
+      return;
+    }
+    alignas(64) float t[V];
+    v.store_aligned(t);
+    for (int64_t i = 0; i < n; ++i) p[i] = t[i];
+  }
+  static void copy_n(float* dst, const float* src, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+
+  static constexpr int sub_blocks(int G) { return G >= 4 ? 1 : (G >= 2 ? 2 : 4); }
+
+  // ---- the streaming product -------------------------------------------------------------
+  // acc[r][q*NV + j] = sum over k, in k order, of h[r][k] * panel_q[k][j] for MR rows and NP
+  // consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
+  template <int MR, int NP, int NV>
+  static void accumulate(int64_t K, const float* panels, int64_t panel_floats,
+                         const float* const (&h)[MR], vf (&acc)[MR][NP * NV]) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NP * NV; ++j) acc[r][j] = vf(0.0f);
+    }
+    for (int64_t k = 0; k < K; ++k) {
+      vf hk[MR];
+      for (int r = 0; r < MR; ++r) hk[r] = vf(h[r][k]);
+      for (int q = 0; q < NP; ++q) {
+        const float* w = panels + q * panel_floats + k * (NV * V);
+        for (int j = 0; j < NV; ++j) {
+          const vf wj = vf::load_aligned(w + j * V);
+          for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(hk[r], wj, acc[r][q * NV + j]);
+        }
+      }
+    }
+  }
+
+  // ---- cell epilogues: one row b, one panel p, its G*S accumulators --------------------------
+  // Units of sub-block s of panel p: [u0, u0 + n), n <= V (0 past H).
+  struct Units {
+    int64_t u0, n;
+  };
+  static Units units(const StepArgs& a, int64_t p, int S, int s) {
+    const int64_t u0 = (p * S + s) * V;
+    const int64_t left = a.shape.H - u0;
+    return {u0, left < 0 ? 0 : (left < V ? left : V)};
+  }
+  // A row that does not take this step keeps its state on these units.
+  static void keep(const StepArgs& a, int64_t b, Units u) {
+    copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
+  }
+
+  struct Lstm {
+    static constexpr int G = 4;
+    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      const Units u = units(a, p, 1, 0);
+      if (u.n <= 0) return;
+      const float* gx = a.gx[b];
+      if (!gx) return keep(a, b, u);
+      gx += u.u0;
+      const vf i = sigmoid(acc[0] + load_n(gx, u.n));
+      const vf f = sigmoid(acc[1] + load_n(gx + H, u.n));
+      const vf g = tanh(acc[2] + load_n(gx + 2 * H, u.n));
+      const vf o = sigmoid(acc[3] + load_n(gx + 3 * H, u.n));
+      float* c = a.c + b * a.ldc + u.u0;
+      const vf c_new = xsimd::fma(f, load_n(c, u.n), i * g);
+      store_n(c, c_new, u.n);
+      store_n(a.h_next + b * a.ldh_next + u.u0, o * tanh(c_new), u.n);
+    }
+  };
+
+  struct GruLbr {
+    static constexpr int G = 3, S = 2;
+    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const float* gx = a.gx[b];
+        if (!gx) {
+          keep(a, b, u);
+          continue;
+        }
+        gx += u.u0;
+        const vf z = sigmoid(acc[0 * S + s] + load_n(gx, u.n));
+        const vf r = sigmoid(acc[1 * S + s] + load_n(gx + H, u.n));
+        const vf rec_n = acc[2 * S + s] + load_n(a.bias_n + u.u0, u.n);
+        const vf n = tanh(xsimd::fma(r, rec_n, load_n(gx + 2 * H, u.n)));
+        const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, xsimd::fma(z, hp, (vf(1.0f) - z) * n), u.n);
+      }
+    }
+  };
+
+  struct GruZr {
+    static constexpr int G = 2, S = 2;
+    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      const float* gx = a.gx[b];
+      if (!gx) return;  // gru_n keeps the state of this row
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const vf z = sigmoid(acc[0 * S + s] + load_n(gx + u.u0, u.n));
+        const vf r = sigmoid(acc[1 * S + s] + load_n(gx + H + u.u0, u.n));
+        const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
+        store_n(a.z + b * a.ldz + u.u0, z, u.n);
+        store_n(a.rh + b * a.ldz + u.u0, r * hp, u.n);
+      }
+    }
+  };
+
+  struct GruN {
+    static constexpr int G = 1, S = 4;
+    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const float* gx = a.gx[b];
+        if (!gx) {
+          keep(a, b, u);
+          continue;
+        }
+        const vf n = tanh(acc[s] + load_n(gx + 2 * H + u.u0, u.n));
+        const vf z = load_n(a.z + b * a.ldz + u.u0, u.n);
+        const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, xsimd::fma(z, hp, (vf(1.0f) - z) * n), u.n);
+      }
+    }
+  };
+
+  struct Rnn {
+    static constexpr int G = 1, S = 4;
+    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const float* gx = a.gx[b];
+        if (!gx) {
+          keep(a, b, u);
+          continue;
+        }
+        const vf x = acc[s] + load_n(gx + u.u0, u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, a.relu ? xsimd::max(x, vf(0.0f)) : tanh(x), u.n);
+      }
+    }
+  };
+
+  // ---- fused step: panels outer (each stays hot across row blocks), rows in blocks of MR ------
+  template <class Cell, int MR, int NP>
+  static void step_block(const StepArgs& a, int64_t p, int64_t b0) {
+    constexpr int NV = Cell::G * sub_blocks(Cell::G);
+    const int64_t pf = a.shape.panel_floats();
+    const float* h[MR];
+    for (int r = 0; r < MR; ++r) h[r] = a.h + (b0 + r) * a.ldh;
+    vf acc[MR][NP * NV];
+    accumulate<MR, NP, NV>(a.shape.K, a.R + p * pf, pf, h, acc);
+    for (int r = 0; r < MR; ++r) {
+      for (int q = 0; q < NP; ++q) Cell::epilogue(a, b0 + r, p + q, acc[r] + q * NV);
+    }
+  }
+
+  template <class Cell, int MR>
+  static void step_tail(const StepArgs& a, int64_t p, int64_t b0, int64_t rows) {
+    if constexpr (MR >= 1) {
+      if (rows == MR) return step_block<Cell, MR, 1>(a, p, b0);
+      step_tail<Cell, MR - 1>(a, p, b0, rows);
+    }
+  }
+
+  template <class Cell>
+  static void step(const StepArgs& a, int64_t p0, int64_t p1) {
+    constexpr int NV = Cell::G * sub_blocks(Cell::G);
+    constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
+    int64_t p = p0;
+    // One row: two panels at once, for twice the independent FMA chains.
+    if (a.B == 1) {
+      for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2>(a, p, 0);
+    }
+    for (; p < p1; ++p) {
+      int64_t b = 0;
+      for (; b + MR <= a.B; b += MR) step_block<Cell, MR, 1>(a, p, b);
+      if (b < a.B) step_tail<Cell, MR - 1>(a, p, b, a.B - b);
+    }
+  }
+
+  // ---- input projection over panels ------------------------------------------------------
+  template <int G, int MR>
+  static void gates_block(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+                          const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0) {
+    constexpr int S = sub_blocks(G);
+    const float* x[MR];
+    for (int r = 0; r < MR; ++r) x[r] = A + (m0 + r) * lda;
+    vf acc[MR][G * S];
+    const int64_t pf = sh.panel_floats();
+    accumulate<MR, 1, G * S>(sh.K, panels + p * pf, pf, x, acc);
+    for (int g = 0; g < G; ++g) {
+      for (int s = 0; s < S; ++s) {
+        const int64_t u0 = (p * S + s) * V;
+        const int64_t left = sh.H - u0;
+        if (left <= 0) break;
+        const int64_t n = left < V ? left : V;
+        const int64_t col = g * sh.H + u0;
+        const vf bv = bias ? load_n(bias + col, n) : vf(0.0f);
+        for (int r = 0; r < MR; ++r) store_n(C + (m0 + r) * ldc + col, acc[r][g * S + s] + bv, n);
+      }
+    }
+  }
+
+  template <int G, int MR>
+  static void gates_tail(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+                         const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0,
+                         int64_t rows) {
+    if constexpr (MR >= 1) {
+      if (rows == MR) return gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m0);
+      gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m0, rows);
+    }
+  }
+
+  template <int G>
+  static void gates_g(const PanelShape& sh, const float* panels, int64_t M, const float* A,
+                      int64_t lda, const float* bias, float* C, int64_t ldc, int64_t p0,
+                      int64_t p1) {
+    constexpr int NV = G * sub_blocks(G);
+    constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t m = 0;
+      for (; m + MR <= M; m += MR) gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m);
+      if (m < M) gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m, M - m);
+    }
+  }
+
+  static void gates(const PanelShape& sh, const float* panels, int64_t M, const float* A,
+                    int64_t lda, const float* bias, float* C, int64_t ldc, int64_t p0,
+                    int64_t p1) {
+    switch (sh.G) {
+      case 1: return gates_g<1>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      case 2: return gates_g<2>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      case 3: return gates_g<3>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      default: return gates_g<4>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+    }
+  }
+
+  // ---- elementwise activations over arrays (tests, generic paths) --------------------------
+  template <vf (*F)(vf)>
+  static void apply(int64_t n, const float* x, float* y) {
+    int64_t i = 0;
+    for (; i + V <= n; i += V) F(vf::load_unaligned(x + i)).store_unaligned(y + i);
+    if (i < n) store_n(y + i, F(load_n(x + i, n - i)), n - i);
+  }
+
+  static RecurrentKernels table(const char* name) {
+    return RecurrentKernels{
+        name,          V,
+        step<Lstm>,    step<GruLbr>,
+        step<GruZr>,   step<GruN>,
+        step<Rnn>,     gates,
+        apply<sigmoid>, apply<tanh>,
+    };
+  }
+};
+
+}  // namespace recur::kernels
