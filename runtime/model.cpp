@@ -1,9 +1,13 @@
 // Model: load (read + validate), pack the weights for the chosen kernels, drop the originals.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 
 #include "recur/format.hpp"
+#include "runtime/fast_recurrence.hpp"
 #include "runtime/isa.hpp"
 #include "runtime/model_impl.hpp"
 
@@ -73,18 +77,32 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) 
     p.linear_before_reset = layer.linear_before_reset;
     p.state_row = row;
     for (int d = 0; d < p.dirs; ++d) {
-      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
       PackedDirection pd;
+      pd.f = layer_activation(layer, d, 0);
+      if (activation_count(layer.cell) > 1) pd.g = layer_activation(layer, d, 1);
+      if (activation_count(layer.cell) > 2) pd.h = layer_activation(layer, d, 2);
+      p.dir.push_back(std::move(pd));
+    }
+    // Layers the fused kernels cover are packed into gate panels (runtime/fast_recurrence.hpp).
+    p.fast = fast_path_applies(*m.k, layer, p.dir);
+    if (const char* v = std::getenv("RECUR_VERBOSE"); v && std::strcmp(v, "1") == 0) {
+      std::fprintf(stderr, "recur: layer %zu (%s, H=%lld): %s\n", m.layers.size(), cell_name(layer.cell),
+                   static_cast<long long>(layer.hidden_size),
+                   p.fast ? "fused gate-panel kernels" : "reference kernels (options outside the fused path)");
+    }
+    for (int d = 0; d < p.dirs; ++d) {
+      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
+      PackedDirection& pd = p.dir[static_cast<size_t>(d)];
+      if (p.fast) {
+        pack_fast(*m.k->fast, layer, w, pd);
+        continue;
+      }
       pd.W = pack(*m.k, w.W);
       pd.R = pack(*m.k, w.R);
       pd.Wb = w.Wb.data;
       pd.Rb = w.Rb.data;
       pd.P = w.P.data;
       if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
-      pd.f = layer_activation(layer, d, 0);
-      if (activation_count(layer.cell) > 1) pd.g = layer_activation(layer, d, 1);
-      if (activation_count(layer.cell) > 2) pd.h = layer_activation(layer, d, 2);
-      p.dir.push_back(std::move(pd));
     }
     row += p.dirs;
     m.h_width = std::max(m.h_width, p.Hout);
