@@ -42,7 +42,7 @@ class alignas(64) SpinBarrier {
   }
 
  private:
-  static constexpr uint32_t kSpinsBeforeYield = 1u << 14;
+  static constexpr uint32_t kSpinsBeforeYield = 1u << 11;
   const int threads_;
   alignas(64) std::atomic<int> arrived_{0};
   alignas(64) std::atomic<uint32_t> generation_{0};
