@@ -9,12 +9,16 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/recurrent.hpp"
 
 namespace recur::kernels {
+
+// Inlined into the micro-kernels so the accumulators stay in registers through the epilogue.
+#define RECUR_KERNEL_INLINE inline __attribute__((always_inline))
 
 // kRegs: vector registers the accumulators of one micro-kernel may use.
 template <class Arch, int kRegs>
@@ -27,7 +31,7 @@ struct Recurrent {
   // exp(-a) for a >= 0 (Cephes expf: Cody-Waite reduction, degree-6 polynomial, scaling by
   // 2^n through the exponent bits). a is clamped to 88, where 2^n reaches 2^-127 and the bits
   // give 0: results below FLT_MIN flush to 0, as they would under FTZ. NaN is the caller's.
-  static vf exp_neg(vf a) {
+  static RECUR_KERNEL_INLINE vf exp_neg(vf a) {
     const vf x = -xsimd::min(a, vf(88.0f));                  // [-88, 0]
     const vf n = xsimd::nearbyint(x * vf(1.44269504088896341f));
     vf r = xsimd::fnma(n, vf(0.693359375f), x);              // x - n ln2, in two parts
@@ -43,18 +47,29 @@ struct Recurrent {
     return y * xsimd::bitwise_cast<vf>(bits);
   }
 
+  // 1 / d for d in [1, 2]: the hardware estimate (2^-14 on AVX-512, 2^-12 otherwise) refined
+  // by Newton steps (one for 2^-14, two for 2^-12) to about 2^-24, much cheaper than a divide.
+  static vf recip(vf d) {
+    vf r = xsimd::reciprocal(d);
+    r = xsimd::fma(r, xsimd::fnma(d, r, vf(1.0f)), r);
+    if constexpr (!std::is_base_of<xsimd::avx512f, Arch>::value) {
+      r = xsimd::fma(r, xsimd::fnma(d, r, vf(1.0f)), r);
+    }
+    return r;
+  }
+
   // 1 / (1 + e^-x) from e = e^-|x| (never overflows): x >= 0 ? 1/(1+e) : e/(1+e). Exactly 1
   // for x >= 17, exactly 0 for x <= -88, NaN in -> NaN out.
-  static vf sigmoid(vf x) {
+  static RECUR_KERNEL_INLINE vf sigmoid(vf x) {
     const vf e = exp_neg(xsimd::abs(x));
-    const vf s = vf(1.0f) / (vf(1.0f) + e);
+    const vf s = recip(vf(1.0f) + e);
     const vf y = xsimd::select(x >= vf(0.0f), s, e * s);
     return xsimd::select(xsimd::isnan(x), x, y);
   }
 
   // tanh: |x| < 0.625 odd polynomial (Cephes tanhf), else (1 - e)/(1 + e) with e = e^-2|x|
   // (no cancellation there: e <= 0.29). Sign copied from x; exactly ±1 for |x| >= 9.1; NaN kept.
-  static vf tanh(vf x) {
+  static RECUR_KERNEL_INLINE vf tanh(vf x) {
     const vf a = xsimd::abs(x);
     const vf z = x * x;
     vf p = vf(-5.70498872745e-3f);
@@ -64,7 +79,7 @@ struct Recurrent {
     p = xsimd::fma(p, z, vf(-3.33332819422e-1f));
     const vf small = xsimd::fma(p * z, a, a);                  // |tanh x| for |x| < 0.625
     const vf e = exp_neg(a + a);
-    const vf large = (vf(1.0f) - e) / (vf(1.0f) + e);
+    const vf large = (vf(1.0f) - e) * recip(vf(1.0f) + e);
     const vf mag = xsimd::select(a < vf(0.625f), small, large);
     const vf y = mag | (x & vf(-0.0f));                         // copysign(mag, x)
     return xsimd::select(xsimd::isnan(x), x, y);
@@ -72,13 +87,13 @@ struct Recurrent {
 
   // ---- tail-safe loads and stores ------------------------------------------------------------
   // n in [1, V] valid floats at p; lanes past n read as 0 / are not written.
-  static vf load_n(const float* p, int64_t n) {
+  static RECUR_KERNEL_INLINE vf load_n(const float* p, int64_t n) {
     if (n == V) return vf::load_unaligned(p);
     alignas(64) float t[V];
     for (int i = 0; i < V; ++i) t[i] = i < n ? p[i] : 0.0f;
     return vf::load_aligned(t);
   }
-  static void store_n(float* p, vf v, int64_t n) {
+  static RECUR_KERNEL_INLINE void store_n(float* p, vf v, int64_t n) {
     if (n == V) {
       v.store_unaligned(p);
       return;
@@ -87,7 +102,7 @@ struct Recurrent {
     v.store_aligned(t);
     for (int64_t i = 0; i < n; ++i) p[i] = t[i];
   }
-  static void copy_n(float* dst, const float* src, int64_t n) {
+  static RECUR_KERNEL_INLINE void copy_n(float* dst, const float* src, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
   }
 
@@ -97,7 +112,7 @@ struct Recurrent {
   // acc[r][q*NV + j] = sum over k, in k order, of h[r][k] * panel_q[k][j] for MR rows and NP
   // consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
   template <int MR, int NP, int NV>
-  static void accumulate(int64_t K, const float* panels, int64_t panel_floats,
+  static RECUR_KERNEL_INLINE void accumulate(int64_t K, const float* panels, int64_t panel_floats,
                          const float* const (&h)[MR], vf (&acc)[MR][NP * NV]) {
     for (int r = 0; r < MR; ++r) {
       for (int j = 0; j < NP * NV; ++j) acc[r][j] = vf(0.0f);
@@ -120,19 +135,19 @@ struct Recurrent {
   struct Units {
     int64_t u0, n;
   };
-  static Units units(const StepArgs& a, int64_t p, int S, int s) {
+  static RECUR_KERNEL_INLINE Units units(const StepArgs& a, int64_t p, int S, int s) {
     const int64_t u0 = (p * S + s) * V;
     const int64_t left = a.shape.H - u0;
     return {u0, left < 0 ? 0 : (left < V ? left : V)};
   }
   // A row that does not take this step keeps its state on these units.
-  static void keep(const StepArgs& a, int64_t b, Units u) {
+  static RECUR_KERNEL_INLINE void keep(const StepArgs& a, int64_t b, Units u) {
     copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
   }
 
   struct Lstm {
     static constexpr int G = 4;
-    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       const int64_t H = a.shape.H;
       const Units u = units(a, p, 1, 0);
       if (u.n <= 0) return;
@@ -152,7 +167,7 @@ struct Recurrent {
 
   struct GruLbr {
     static constexpr int G = 3, S = 2;
-    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       const int64_t H = a.shape.H;
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
@@ -175,7 +190,7 @@ struct Recurrent {
 
   struct GruZr {
     static constexpr int G = 2, S = 2;
-    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       const int64_t H = a.shape.H;
       const float* gx = a.gx[b];
       if (!gx) return;  // gru_n keeps the state of this row
@@ -193,7 +208,7 @@ struct Recurrent {
 
   struct GruN {
     static constexpr int G = 1, S = 4;
-    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       const int64_t H = a.shape.H;
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
@@ -213,7 +228,7 @@ struct Recurrent {
 
   struct Rnn {
     static constexpr int G = 1, S = 4;
-    static void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
         if (u.n <= 0) return;
@@ -230,7 +245,7 @@ struct Recurrent {
 
   // ---- fused step: panels outer (each stays hot across row blocks), rows in blocks of MR ------
   template <class Cell, int MR, int NP>
-  static void step_block(const StepArgs& a, int64_t p, int64_t b0) {
+  static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     const int64_t pf = a.shape.panel_floats();
     const float* h[MR];
@@ -268,7 +283,7 @@ struct Recurrent {
 
   // ---- input projection over panels ------------------------------------------------------
   template <int G, int MR>
-  static void gates_block(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+  static RECUR_KERNEL_INLINE void gates_block(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
                           const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0) {
     constexpr int S = sub_blocks(G);
     const float* x[MR];
