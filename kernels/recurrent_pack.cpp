@@ -1,6 +1,5 @@
 // pack_panels_f32 (portable, runs once at load) and the aligned storage for packed panels.
 // Layout in kernels/recurrent.hpp: out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past H.
-#include <cstring>
 #include <new>
 
 #include "kernels/recurrent.hpp"
@@ -25,22 +24,32 @@ AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
 
 void pack_panels_f32(const PanelShape& sh, const float* W, float* out) {
   const int64_t G = sh.G, H = sh.H, K = sh.K, V = sh.V, S = sh.S;
-  const int64_t pu = S * V;               // units per panel
-  const int64_t stride = G * S * V;       // floats per k inside a panel
-  constexpr int64_t kBlockK = 16;         // k per tile: 64-byte reads, a 16*stride tile to write
-  std::memset(out, 0, sizeof(float) * static_cast<size_t>(sh.floats()));
+  const int64_t pu = S * V;          // units per panel
+  const int64_t lanes = G * pu;      // floats per k inside a panel
+  constexpr int64_t kTileK = 16;     // k per tile: one 64-byte line of each W row
+  constexpr int64_t kMaxLanes = 256; // G*S*V <= 4*4*16
+  float tile[kMaxLanes][kTileK];     // (lanes, k) gathered rows, transposed on the way out
   for (int64_t p = 0; p < sh.panels(); ++p) {
     float* panel = out + p * sh.panel_floats();
-    for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
-      const int64_t k1 = k0 + kBlockK < K ? k0 + kBlockK : K;
+    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+      const int64_t nk = k0 + kTileK < K ? kTileK : K - k0;
+      // Gather: lane (g, l) is row g*H + p*pu + l of W, or zeros past H.
       for (int64_t g = 0; g < G; ++g) {
         for (int64_t l = 0; l < pu; ++l) {
-          const int64_t j = p * pu + l;  // unit
-          if (j >= H) break;
-          const float* w = W + (g * H + j) * K;  // (K) row of W
-          float* dst = panel + g * pu + l;       // lane (g, s, v) = g*S*V + l
-          for (int64_t k = k0; k < k1; ++k) dst[k * stride] = w[k];
+          const int64_t j = p * pu + l;
+          float* t = tile[g * pu + l];
+          if (j < H) {
+            const float* w = W + (g * H + j) * K + k0;
+            for (int64_t k = 0; k < nk; ++k) t[k] = w[k];
+          } else {
+            for (int64_t k = 0; k < nk; ++k) t[k] = 0.0f;
+          }
         }
+      }
+      // Scatter: contiguous rows of `lanes` floats per k.
+      for (int64_t k = 0; k < nk; ++k) {
+        float* dst = panel + (k0 + k) * lanes;
+        for (int64_t c = 0; c < lanes; ++c) dst[c] = tile[c][k];
       }
     }
   }
