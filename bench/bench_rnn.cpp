@@ -163,10 +163,10 @@ void register_rnn(const std::vector<Problem>& problems) {
   for (const Problem& p : problems) {
     // oneDNN first, then recur, per shape: the report pairs them.
     benchmark::RegisterBenchmark(p.name("onednn").c_str(), bench_onednn, p)
-        ->UseRealTime()
+        ->MeasureProcessCPUTime()->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(p.name("recur").c_str(), bench_recur, p)
-        ->UseRealTime()
+        ->MeasureProcessCPUTime()->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }
 }

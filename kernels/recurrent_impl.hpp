@@ -19,6 +19,7 @@ namespace recur::kernels {
 
 // Inlined into the micro-kernels so the accumulators stay in registers through the epilogue.
 #define RECUR_KERNEL_INLINE inline __attribute__((always_inline))
+#define RECUR_KERNEL_LAMBDA __attribute__((always_inline))
 
 // kRegs: vector registers the accumulators of one micro-kernel may use.
 template <class Arch, int kRegs>
@@ -109,15 +110,13 @@ struct Recurrent {
   static constexpr int sub_blocks(int G) { return G >= 4 ? 1 : (G >= 2 ? 2 : 4); }
 
   // ---- the streaming product -------------------------------------------------------------
-  // acc[r][q*NV + j] = sum over k, in k order, of h[r][k] * panel_q[k][j] for MR rows and NP
-  // consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
+  // acc[r][q*NV + j] += sum over k in [k0, k1), in k order, of h[r][k] * panel_q[k][j] for MR
+  // rows and NP consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
   template <int MR, int NP, int NV>
-  static RECUR_KERNEL_INLINE void accumulate(int64_t K, const float* panels, int64_t panel_floats,
-                         const float* const (&h)[MR], vf (&acc)[MR][NP * NV]) {
-    for (int r = 0; r < MR; ++r) {
-      for (int j = 0; j < NP * NV; ++j) acc[r][j] = vf(0.0f);
-    }
-    for (int64_t k = 0; k < K; ++k) {
+  static RECUR_KERNEL_INLINE void accumulate(int64_t k0, int64_t k1, const float* panels,
+                                             int64_t panel_floats, const float* const (&h)[MR],
+                                             vf (&acc)[MR][NP * NV]) {
+    for (int64_t k = k0; k < k1; ++k) {
       vf hk[MR];
       for (int r = 0; r < MR; ++r) hk[r] = vf(h[r][k]);
       for (int q = 0; q < NP; ++q) {
@@ -125,6 +124,83 @@ struct Recurrent {
         for (int j = 0; j < NV; ++j) {
           const vf wj = vf::load_aligned(w + j * V);
           for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(hk[r], wj, acc[r][q * NV + j]);
+        }
+      }
+    }
+  }
+  template <int MR, int NV>
+  static RECUR_KERNEL_INLINE void zero(vf (&acc)[MR][NV]) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NV; ++j) acc[r][j] = vf(0.0f);
+    }
+  }
+
+  // ---- cache blocking for many rows ----------------------------------------------------------
+  // With more rows than one micro-kernel holds, one panel is swept in chunks of kc k's (a chunk
+  // stays in L1 while every row block of up to kSuperRows rows passes over it); partial sums
+  // wait in a stack buffer between chunks. Each unit's sum still runs over k in order from 0,
+  // so the values are those of the unblocked kernel, bit for bit.
+  static constexpr int64_t kL1ChunkBytes = 24 * 1024;
+  static constexpr int kSuperRows = 48;
+  template <int NV>
+  static constexpr int64_t chunk_k() {
+    return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4);
+  }
+
+  // Rows [b0, b0 + MR) of one panel over k in [k0, k1); `fin(r, acc_row)` on the last chunk.
+  template <int MR, int NV, class Fin>
+  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, int64_t K,
+                                              const float* panel, const float* h0, int64_t ldh,
+                                              float (*part)[NV * V], const Fin& fin) {
+    const float* h[MR];
+    for (int r = 0; r < MR; ++r) h[r] = h0 + r * ldh;
+    vf acc[MR][NV];
+    if (k0 == 0) {
+      zero(acc);
+    } else {
+      for (int r = 0; r < MR; ++r) {
+        for (int j = 0; j < NV; ++j) acc[r][j] = vf::load_aligned(part[r] + j * V);
+      }
+    }
+    accumulate<MR, 1, NV>(k0, k1, panel, 0, h, acc);
+    if (k1 == K) {
+      for (int r = 0; r < MR; ++r) fin(r, acc[r]);
+    } else {
+      for (int r = 0; r < MR; ++r) {
+        for (int j = 0; j < NV; ++j) acc[r][j].store_aligned(part[r] + j * V);
+      }
+    }
+  }
+
+  template <int MR, int NV, class Fin>
+  static void chunk_tail(int rows, int64_t k0, int64_t k1, int64_t K, const float* panel,
+                         const float* h0, int64_t ldh, float (*part)[NV * V], const Fin& fin) {
+    if constexpr (MR >= 1) {
+      if (rows == MR) return chunk_block<MR, NV>(k0, k1, K, panel, h0, ldh, part, fin);
+      chunk_tail<MR - 1, NV>(rows, k0, k1, K, panel, h0, ldh, part, fin);
+    }
+  }
+
+  // Rows [0, B) of one panel, cache-blocked; fin(b, acc_row) once per row with its full sums.
+  template <int MR, int NV, class Fin>
+  static void panel_rows_blocked(int64_t B, int64_t K, const float* panel, const float* h,
+                                 int64_t ldh, const Fin& fin) {
+    constexpr int64_t kc = chunk_k<NV>();
+    alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
+    for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
+      const int64_t rows = B - b0 < kSuperRows ? B - b0 : kSuperRows;
+      for (int64_t k0 = 0; k0 < K; k0 += kc) {
+        const int64_t k1 = k0 + kc < K ? k0 + kc : K;
+        int64_t r = 0;
+        for (; r + MR <= rows; r += MR) {
+          const int64_t base = b0 + r;
+          chunk_block<MR, NV>(k0, k1, K, panel, h + base * ldh, ldh, part + r,
+                              [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
+        }
+        if (r < rows) {
+          const int64_t base = b0 + r;
+          chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, K, panel, h + base * ldh,
+                                 ldh, part + r, [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
         }
       }
     }
@@ -251,7 +327,8 @@ struct Recurrent {
     const float* h[MR];
     for (int r = 0; r < MR; ++r) h[r] = a.h + (b0 + r) * a.ldh;
     vf acc[MR][NP * NV];
-    accumulate<MR, NP, NV>(a.shape.K, a.R + p * pf, pf, h, acc);
+    zero(acc);
+    accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
     for (int r = 0; r < MR; ++r) {
       for (int q = 0; q < NP; ++q) Cell::epilogue(a, b0 + r, p + q, acc[r] + q * NV);
     }
@@ -274,7 +351,13 @@ struct Recurrent {
     if (a.B == 1) {
       for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2>(a, p, 0);
     }
+    const bool blocked = a.B > MR && a.shape.K > chunk_k<NV>();
     for (; p < p1; ++p) {
+      if (blocked) {
+        panel_rows_blocked<MR, NV>(a.B, a.shape.K, a.R + p * a.shape.panel_floats(), a.h, a.ldh,
+                                   [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
+        continue;
+      }
       int64_t b = 0;
       for (; b + MR <= a.B; b += MR) step_block<Cell, MR, 1>(a, p, b);
       if (b < a.B) step_tail<Cell, MR - 1>(a, p, b, a.B - b);
@@ -290,7 +373,16 @@ struct Recurrent {
     for (int r = 0; r < MR; ++r) x[r] = A + (m0 + r) * lda;
     vf acc[MR][G * S];
     const int64_t pf = sh.panel_floats();
-    accumulate<MR, 1, G * S>(sh.K, panels + p * pf, pf, x, acc);
+    zero(acc);
+    accumulate<MR, 1, G * S>(0, sh.K, panels + p * pf, pf, x, acc);
+    for (int r = 0; r < MR; ++r) gates_store<G>(sh, bias, C + (m0 + r) * ldc, p, acc[r]);
+  }
+
+  // One row of C: the G*S sums of panel p plus the bias, at their canonical columns.
+  template <int G>
+  static RECUR_KERNEL_INLINE void gates_store(const PanelShape& sh, const float* bias, float* c,
+                                              int64_t p, const vf* acc) {
+    constexpr int S = sub_blocks(G);
     for (int g = 0; g < G; ++g) {
       for (int s = 0; s < S; ++s) {
         const int64_t u0 = (p * S + s) * V;
@@ -299,7 +391,7 @@ struct Recurrent {
         const int64_t n = left < V ? left : V;
         const int64_t col = g * sh.H + u0;
         const vf bv = bias ? load_n(bias + col, n) : vf(0.0f);
-        for (int r = 0; r < MR; ++r) store_n(C + (m0 + r) * ldc + col, acc[r][g * S + s] + bv, n);
+        store_n(c + col, acc[g * S + s] + bv, n);
       }
     }
   }
@@ -320,7 +412,13 @@ struct Recurrent {
                       int64_t p1) {
     constexpr int NV = G * sub_blocks(G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
+    const bool blocked = M > MR && sh.K > chunk_k<NV>();
     for (int64_t p = p0; p < p1; ++p) {
+      if (blocked) {
+        panel_rows_blocked<MR, NV>(M, sh.K, panels + p * sh.panel_floats(), A, lda,
+                                   [&](int64_t m, const vf* acc) RECUR_KERNEL_LAMBDA { gates_store<G>(sh, bias, C + m * ldc, p, acc); });
+        continue;
+      }
       int64_t m = 0;
       for (; m + MR <= M; m += MR) gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m);
       if (m < M) gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m, M - m);

@@ -152,8 +152,14 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   const int dirs = l.dirs;
   const auto row = [&](int64_t t, int64_t b) { return io.batch_first ? b * T + t : t * B + b; };
 
-  // Input projections of every direction, before any time loop.
-  std::vector<float> gx(sz(dirs * TB * gw));  // (D, T*B, G*H)
+  // Input projections of every direction, before any time loop. The buffer is kept per calling
+  // thread and reused by the next run() on it (no page faults on every call).
+  thread_local std::vector<float> gx;  // (D, T*B, G*H)
+  if (gx.size() < sz(dirs * TB * gw)) {
+    gx.clear();
+    gx.shrink_to_fit();
+    gx.resize(sz(dirs * TB * gw));
+  }
   for (int d = 0; d < dirs; ++d) {
     project_all(k, l, l.dir[sz(d)], TB, io.x, io.x_width, gx.data() + d * TB * gw, threads);
   }

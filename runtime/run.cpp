@@ -94,7 +94,10 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
 
   StepScratch scratch;
   scratch.size_for(m, B);
-  std::vector<float> gx(sz(T * B * m.max_gate_width));  // (T*B, G*H) one direction's W x + Wb
+  // (T*B, G*H) one direction's W x + Wb, for the layers on the reference path only.
+  const bool any_reference = std::any_of(m.layers.begin(), m.layers.end(),
+                                         [](const PackedLayer& l) { return !l.fast; });
+  std::vector<float> gx(any_reference ? sz(T * B * m.max_gate_width) : 0);
   std::vector<float> h(sz(B * m.max_hout));              // (B, Hout) state during the loop
   std::vector<float> c(sz(B * m.max_hidden));            // (B, H)    lstm cell state
   std::vector<float> layer_out;                          // (T*B, D*Hout)

@@ -4,9 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernels.hpp"
@@ -80,8 +83,9 @@ TEST_CASE("kernels: gates GEMM over packed panels equals gemm_f32_ref") {
     }
     for (int64_t G : {1, 3, 4}) {
       for (int64_t H : kHidden) {
-        for (int64_t M : {1, 5, 13}) {
-          const int64_t K = 11;
+        for (int64_t M : {1, 5, 13, 61}) {
+          // K = 400 with many rows takes the cache-blocked path (chunks of k, partial sums).
+          const int64_t K = M == 61 ? 400 : 11;
           CAPTURE(isa.name); CAPTURE(G); CAPTURE(H); CAPTURE(M);
           const auto W = random_vec(rng, G * H * K, 0.5f);
           const auto A = random_vec(rng, M * K, 1.0f);
@@ -126,10 +130,16 @@ void run_halves(StepFn fn, StepArgs a) {
 
 TEST_CASE("kernels: fused lstm step equals gemm_f32_ref + lstm_cell_f32_ref") {
   std::mt19937 rng(11);
+  // (H, B) pairs: the small shapes, plus H = 401 with 13 rows for the cache-blocked path.
+  std::vector<std::pair<int64_t, int64_t>> shapes;
+  for (int64_t H : kHidden) {
+    for (int64_t B : kBatch) shapes.push_back({H, B});
+  }
+  shapes.push_back({401, 13});
   for (const IsaCase& isa : isas()) {
     if (!isa.available) { MESSAGE("skipping " << isa.name << ": not supported by this CPU"); continue; }
-    for (int64_t H : kHidden) {
-      for (int64_t B : kBatch) {
+    for (const auto& [H, B] : shapes) {
+      {
         CAPTURE(isa.name); CAPTURE(H); CAPTURE(B);
         StepCase t(rng, B, H, 4);
         const auto R = random_vec(rng, 4 * H * H, 1.0f / std::sqrt(float(H)));
@@ -246,5 +256,37 @@ TEST_CASE("kernels: fused rnn step equals gemm_f32_ref + rnn_cell_f32_ref") {
         }
       }
     }
+  }
+}
+
+TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocked == unblocked)") {
+  std::mt19937 rng(23);
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) continue;
+    const int64_t H = 401, B = 13;
+    CAPTURE(isa.name);
+    StepCase t(rng, B, H, 4);
+    const auto R = random_vec(rng, 4 * H * H, 1.0f / std::sqrt(float(H)));
+    const auto c0 = random_vec(rng, B * H, 1.0f);
+    const AlignedFloats panels = pack(*isa.k, 4, H, H, R.data());
+    StepArgs a;
+    a.shape = isa.k->shape(4, H, H); a.R = panels.data(); a.ldh = a.ldh_prev = a.ldh_next = a.ldc = H;
+    // All rows at once (cache-blocked path).
+    std::vector<float> c_all = c0, h_all(static_cast<size_t>(B * H));
+    a.B = B; a.gx = t.gx_rows.data(); a.h = a.h_prev = t.h.data(); a.h_next = h_all.data(); a.c = c_all.data();
+    isa.k->lstm(a, 0, a.shape.panels());
+    // One row at a time (register-only path).
+    std::vector<float> c_one = c0, h_one(static_cast<size_t>(B * H));
+    for (int64_t r = 0; r < B; ++r) {
+      if (!t.active(r)) {
+        std::copy(t.h.begin() + r * H, t.h.begin() + (r + 1) * H, h_one.begin() + r * H);
+        continue;
+      }
+      a.B = 1; a.gx = &t.gx_rows[r]; a.h = a.h_prev = t.h.data() + r * H;
+      a.h_next = h_one.data() + r * H; a.c = c_one.data() + r * H;
+      isa.k->lstm(a, 0, a.shape.panels());
+    }
+    CHECK(std::memcmp(h_all.data(), h_one.data(), h_all.size() * 4) == 0);
+    CHECK(std::memcmp(c_all.data(), c_one.data(), c_all.size() * 4) == 0);
   }
 }
