@@ -81,6 +81,11 @@ struct StepArgs {
   float* rh = nullptr;           // gru two-phase: (B, H), ldz  r ⊙ h, input of the n phase
   int64_t ldz = 0;
   bool relu = false;             // rnn: relu instead of tanh
+  // Sweep the panels from p1 down to p0. Alternating the direction every step makes the panels
+  // read last (still in cache) the first ones read next: when R is a little larger than the
+  // cache, a cyclic sweep would miss on every line (LRU), a zig-zag hits on most of the cache.
+  // The order of panels never changes a value.
+  bool backward = false;
 };
 using StepFn = void (*)(const StepArgs& args, int64_t p0, int64_t p1);
 

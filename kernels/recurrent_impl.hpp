@@ -346,13 +346,22 @@ struct Recurrent {
   static void step(const StepArgs& a, int64_t p0, int64_t p1) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
-    int64_t p = p0;
     // One row: two panels at once, for twice the independent FMA chains.
     if (a.B == 1) {
-      for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2>(a, p, 0);
+      if (!a.backward) {
+        int64_t p = p0;
+        for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2>(a, p, 0);
+        if (p < p1) step_block<Cell, 1, 1>(a, p, 0);
+      } else {
+        int64_t p = p1;
+        for (; p - 2 >= p0; p -= 2) step_block<Cell, 1, 2>(a, p - 2, 0);
+        if (p > p0) step_block<Cell, 1, 1>(a, p0, 0);
+      }
+      return;
     }
     const bool blocked = a.B > MR && a.shape.K > chunk_k<NV>();
-    for (; p < p1; ++p) {
+    for (int64_t i = p0; i < p1; ++i) {
+      const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       if (blocked) {
         panel_rows_blocked<MR, NV>(a.B, a.shape.K, a.R + p * a.shape.panel_floats(), a.h, a.ldh,
                                    [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });

@@ -217,6 +217,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
       a.gx = rows.data() + (d * steps + s) * B;
       a.h = a.h_prev = h2 + (s & 1) * B * H;
       a.h_next = h2 + ((s + 1) & 1) * B * H;
+      a.backward = (s & 1) != 0;  // zig-zag over the panels: the last ones read are still cached
       fused_step(k, l, w, a, p0, p1, q0, q1, [&] { barrier.wait(); });
       if (u1 > u0) {
         for (int64_t b = 0; b < B; ++b) {

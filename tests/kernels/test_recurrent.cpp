@@ -120,9 +120,11 @@ struct StepCase {
   bool active(int64_t r) const { return gx_rows[static_cast<size_t>(r)] != nullptr; }
 };
 
+// The second half sweeps its panels backward (the zig-zag order of odd steps).
 void run_halves(StepFn fn, StepArgs a) {
   const int64_t half = a.shape.panels() / 2;
   fn(a, 0, half);
+  a.backward = true;
   fn(a, half, a.shape.panels());
 }
 
