@@ -53,7 +53,10 @@ std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
 }
 
 // Validates the spec, chooses the ISA and fills `m` with the packed model.
-Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
+// `owned`: the caller's own copy of `spec` (load), moved into m.spec instead of copying the
+// weights only to drop them.
+Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
+             ModelSpec* owned = nullptr) {
   RECUR_TRY(validate(spec, options.check_finite));
   Result<Isa> isa = choose_isa(options.isa);
   if (!isa) return isa.status();
@@ -127,7 +130,11 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) 
   }
 
   // Keep the attributes, drop the weights (they live packed above).
-  m.spec = spec;
+  if (owned) {
+    m.spec = std::move(*owned);
+  } else {
+    m.spec = spec;
+  }
   for (RecurrentLayer& layer : m.spec.layers) {
     for (DirectionWeights& w : layer.weights) w = DirectionWeights{};
   }
@@ -161,11 +168,13 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     read.verify_checksum = options.verify_checksum;
     Result<ModelFile> file = read_model(path, read);
     if (!file) return file.status();
-    Result<Model> model = from_spec(file->spec, options);
-    if (!model) {
-      Status s = model.status();
-      return s.with_context(path);
-    }
+    LoadOptions checked = options;
+    checked.check_finite = false;  // read_model has already checked every weight (load time)
+    auto impl = std::make_shared<Impl>();
+    Status built = build(file->spec, checked, *impl, &file->spec);
+    if (!built.ok()) return built.with_context(path);
+    Model model;
+    model.impl_ = std::move(impl);
     return model;
   } catch (const std::bad_alloc&) {
     return Status(Errc::out_of_memory, path + ": out of memory while loading");
