@@ -47,7 +47,7 @@ DenormalsFlushed::~DenormalsFlushed() {
 #endif
 }
 
-void parallel_for(int threads, int64_t n, int64_t grain, const RangeFn& fn) {
+void parallel_for(int threads, int64_t n, int64_t grain, RangeFn fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t grains = (n + grain - 1) / grain;

@@ -71,7 +71,7 @@ TEST_CASE("step over T steps equals run bit for bit") {
   }
 }
 
-TEST_CASE("step: reset returns to the zero state; set/get round trip") {
+TEST_CASE("step: reset returns to the zero state and set/get round trip") {
   SpecOptions o;
   o.num_layers = 2;
   const Model m = make_model(o);

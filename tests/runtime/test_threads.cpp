@@ -7,7 +7,7 @@
 using namespace recur;
 using namespace recur::test;
 
-TEST_CASE("threads=1, 2, 0 give identical results") {
+TEST_CASE("threads 1 and 2 and 0 give identical results") {
   for (CellType cell : {CellType::rnn, CellType::lstm, CellType::gru}) {
     CAPTURE(cell_name(cell));
     SpecOptions o;
