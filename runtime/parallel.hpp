@@ -44,9 +44,12 @@ class RangeFn {
   void (*call_)(void*, int64_t, int64_t);
 };
 
+// Below this many multiply-adds a loop is not worth waking another thread for.
+inline constexpr int64_t kMinParallelWork = 16384;
+
 // Calls fn(begin, end) on disjoint chunks covering [0, n), each a multiple of `grain` long
-// (except the last), on up to `threads` threads. fn must not throw. threads <= 1, or too
-// little work to split, runs fn(0, n) on the calling thread.
-void parallel_for(int threads, int64_t n, int64_t grain, RangeFn fn);
+// (except the last), on up to `threads` threads. fn must not throw. threads <= 1, or less
+// than kMinParallelWork in all (n * work_per_item), runs fn(0, n) on the calling thread.
+void parallel_for(int threads, int64_t n, int64_t grain, int64_t work_per_item, RangeFn fn);
 
 }  // namespace recur

@@ -14,7 +14,7 @@ TEST_CASE("threads 1 and 2 and 0 give identical results") {
     o.cell = cell;
     o.direction = Direction::bidirectional;
     o.num_layers = 2;
-    o.hidden_size = 40;  // several unit chunks per thread
+    o.hidden_size = 64;  // enough work per step for every loop to split (kMinParallelWork)
     o.head_size = 5;
     o.head_softmax = true;
     const Model m = make_model(o);
@@ -36,11 +36,11 @@ TEST_CASE("threads 1 and 2 and 0 give identical results") {
     require_same_bits(a.y, c.y);
   }
   SpecOptions o;
-  o.hidden_size = 48;
+  o.hidden_size = 64;
   o.proj_size = 20;
   o.num_layers = 2;
   const Model m = make_model(o);
-  const int64_t T = 5, B = 3;
+  const int64_t T = 5, B = 8;
   const std::vector<float> x = random_values(static_cast<size_t>(T * B * m.input_size()), 8);
   RunOptions one, two;
   one.threads = 1;
