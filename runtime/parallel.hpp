@@ -45,7 +45,7 @@ class RangeFn {
 };
 
 // Below this many multiply-adds a loop is not worth waking another thread for.
-inline constexpr int64_t kMinParallelWork = 16384;
+inline constexpr int64_t kMinParallelWork = 65536;
 
 // Calls fn(begin, end) on disjoint chunks covering [0, n), each a multiple of `grain` long
 // (except the last), on up to `threads` threads. fn must not throw. threads <= 1, or less

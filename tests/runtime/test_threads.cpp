@@ -14,13 +14,13 @@ TEST_CASE("threads 1 and 2 and 0 give identical results") {
     o.cell = cell;
     o.direction = Direction::bidirectional;
     o.num_layers = 2;
-    o.hidden_size = 64;  // enough work per step for every loop to split (kMinParallelWork)
+    o.hidden_size = 128;  // enough work per step for every loop to split (kMinParallelWork)
     o.head_size = 5;
     o.head_softmax = true;
     const Model m = make_model(o);
-    const int64_t T = 7, B = 9, I = m.input_size();
+    const int64_t T = 7, B = 16, I = m.input_size();
     const std::vector<float> x = random_values(static_cast<size_t>(T * B * I), 4);
-    const std::vector<int32_t> len = {7, 1, 3, 0, 7, 6, 2, 5, 4};
+    const std::vector<int32_t> len = {7, 1, 3, 0, 7, 6, 2, 5, 4, 7, 7, 7, 3, 2, 1, 6};
     RunInput in{x.data(), T, B};
     in.lengths = len.data();
     RunOptions one, two, all;
@@ -36,11 +36,11 @@ TEST_CASE("threads 1 and 2 and 0 give identical results") {
     require_same_bits(a.y, c.y);
   }
   SpecOptions o;
-  o.hidden_size = 64;
+  o.hidden_size = 128;
   o.proj_size = 20;
   o.num_layers = 2;
   const Model m = make_model(o);
-  const int64_t T = 5, B = 8;
+  const int64_t T = 5, B = 16;
   const std::vector<float> x = random_values(static_cast<size_t>(T * B * m.input_size()), 8);
   RunOptions one, two;
   one.threads = 1;
