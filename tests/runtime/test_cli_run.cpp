@@ -45,7 +45,7 @@ npy::Array read_npy(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("recur run: npy in, y/h_n/c_n out, equal to Model::run") {
+TEST_CASE("recur run: npy in and y h_n c_n out equal to Model::run") {
   const fs::path dir = fs::path(RECUR_BINARY_DIR) / "cli_run";
   fs::remove_all(dir);
   fs::create_directories(dir);
