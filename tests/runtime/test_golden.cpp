@@ -3,8 +3,10 @@
 // within the fp32 tolerance abs 1e-5 + rel 1e-4.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <string>
 
+#include "recur/format.hpp"
 #include "recur/model.hpp"
 #include "tests/reference/compare.hpp"
 #include "tests/reference/fixture.hpp"
@@ -71,4 +73,30 @@ TEST_CASE("runtime: reproduces every golden fixture on every supported ISA") {
     MESSAGE("ISA " << std::string(recur::isa_name(isa)) << ": " << passed << " of " << ran
                    << " golden runs within tolerance");
   }
+}
+
+TEST_CASE("runtime: golden fixtures through a .recur file (write_model, Model::load, run)") {
+  int passed = 0;
+  for (const std::string& dir : recur::test::golden_case_dirs()) {
+    auto c = recur::test::load_golden_case(dir);
+    REQUIRE_MESSAGE(c.ok(), c.status().to_string());
+    CAPTURE(c->name);
+    const std::string path = std::string(RECUR_BINARY_DIR) + "/golden_" + c->name + ".recur";
+    const recur::Status written = recur::write_model(c->spec, path);
+    REQUIRE_MESSAGE(written.ok(), written.to_string());
+    auto model = recur::Model::load(path);
+    std::remove(path.c_str());
+    REQUIRE_MESSAGE(model.ok(), model.status().to_string());
+    auto out = model->run(run_input(*c));
+    REQUIRE_MESSAGE(out.ok(), out.status().to_string());
+    CHECK(out->y_shape == c->y_shape);
+    const std::string y = recur::test::compare_arrays(c->name + " y", out->y, c->y);
+    const std::string h = recur::test::compare_arrays(c->name + " h_n", out->h_n, c->h_n);
+    const std::string cn = recur::test::compare_arrays(c->name + " c_n", out->c_n, c->c_n);
+    CHECK_MESSAGE(y.empty(), y);
+    CHECK_MESSAGE(h.empty(), h);
+    CHECK_MESSAGE(cn.empty(), cn);
+    if (y.empty() && h.empty() && cn.empty()) ++passed;
+  }
+  MESSAGE(passed << " golden cases reproduced from .recur files");
 }

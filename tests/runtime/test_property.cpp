@@ -3,7 +3,8 @@
 // peepholes, input_forget, clip, linear_before_reset, ONNX activations with alpha/beta), head
 // (softmax, last step only), lengths (0..T), h0/c0, batch_first — over shapes with primes and
 // tails (H = 1, 3, 16, 17, 34; I = 1; T = 1 .. 200; B = 1, 3, 7), on every ISA the CPU supports
-// (avx512, avx2, scalar), with 1 and 2 threads. Tolerance |got - want| <= 1e-5 + 1e-4 |want|.
+// (avx512, avx2, scalar), with 1 and 2 threads. Forward-only models are also streamed with
+// Model::step and compared step by step. Tolerance |got - want| <= 1e-5 + 1e-4 |want|.
 // Seeded: every scenario is reproducible from its seed, printed on failure.
 #include <doctest/doctest.h>
 
@@ -304,6 +305,57 @@ RunInput run_input(const reference::Input& in) {
   return r;
 }
 
+// Streams x through Model::step one time step at a time from the scenario's h0/c0 and checks
+// each step's y and the final state against the reference's run (forward-only models without
+// lengths; a last-step-only head is compared at the last step, where step and run agree).
+void check_streaming(const Model& model, const Scenario& s, const reference::Output& want) {
+  const int64_t T = s.input.seq_len, B = s.input.batch, I = model.input_size();
+  const int64_t O = model.output_size();
+  auto state = model.new_state(B);
+  REQUIRE_MESSAGE(state.ok(), state.status().to_string());
+  const Status set = state->set(s.input.h0.empty() ? nullptr : s.input.h0.data(),
+                                s.input.c0.empty() ? nullptr : s.input.c0.data());
+  REQUIRE_MESSAGE(set.ok(), set.to_string());
+  const bool last_only = s.spec.head && s.spec.head->last_step_only;
+  std::vector<float> x_t(static_cast<size_t>(B * I)), y_t(static_cast<size_t>(B * O));
+  std::vector<float> got_y;
+  std::vector<double> want_y;
+  RunOptions ro;
+  ro.threads = s.threads;
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t src = s.input.batch_first ? (b * T + t) * I : (t * B + b) * I;
+      std::copy(s.input.x.begin() + src, s.input.x.begin() + src + I, x_t.begin() + b * I);
+    }
+    const Status st = model.step(*state, x_t.data(), y_t.data(), ro);
+    REQUIRE_MESSAGE(st.ok(), st.to_string());
+    if (last_only && t + 1 < T) continue;
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t src = last_only ? b * O : (s.input.batch_first ? (b * T + t) * O : (t * B + b) * O);
+      for (int64_t o = 0; o < O; ++o) {
+        got_y.push_back(y_t[static_cast<size_t>(b * O + o)]);
+        want_y.push_back(want.y[static_cast<size_t>(src + o)]);
+      }
+    }
+  }
+  std::vector<float> h(want.h_n.size()), c(want.c_n.size());
+  REQUIRE(state->get(h.data(), c.empty() ? nullptr : c.data()).ok());
+  const std::string ey = test::compare_arrays("step y", got_y, want_y);
+  const std::string eh = test::compare_arrays("step h", h, want.h_n);
+  const std::string ec = test::compare_arrays("step c", c, want.c_n);
+  CHECK_MESSAGE(ey.empty(), ey);
+  CHECK_MESSAGE(eh.empty(), eh);
+  CHECK_MESSAGE(ec.empty(), ec);
+}
+
+bool streamable(const Scenario& s) {
+  if (!s.input.lengths.empty() || s.input.seq_len == 0) return false;
+  for (const RecurrentLayer& l : s.spec.layers) {
+    if (l.direction != Direction::forward) return false;
+  }
+  return true;
+}
+
 constexpr int kRandomScenarios = 160;
 constexpr uint32_t kSeedBase = 20261123;
 
@@ -317,6 +369,7 @@ TEST_CASE("runtime property: Model::run matches the fp64 reference on random mod
 
   const Isa isas[] = {Isa::avx512, Isa::avx2, Isa::scalar};
   int compared[3] = {0, 0, 0};
+  int streamed[3] = {0, 0, 0};
   bool skipped[3] = {false, false, false};
   for (size_t n = 0; n < choices.size(); ++n) {
     const uint32_t seed = kSeedBase + static_cast<uint32_t>(n);
@@ -354,6 +407,10 @@ TEST_CASE("runtime property: Model::run matches the fp64 reference on random mod
       CHECK_MESSAGE(h.empty(), h);
       CHECK_MESSAGE(c.empty(), c);
       ++compared[k];
+      if (streamable(s)) {
+        check_streaming(model.value(), s, want.value());
+        ++streamed[k];
+      }
     }
   }
   for (int k = 0; k < 3; ++k) {
@@ -361,7 +418,8 @@ TEST_CASE("runtime property: Model::run matches the fp64 reference on random mod
     if (skipped[k]) {
       MESSAGE("ISA " << isa << " not supported by this CPU: skipped");
     } else {
-      MESSAGE("ISA " << isa << ": " << compared[k] << " scenarios compared with the reference");
+      MESSAGE("ISA " << isa << ": " << compared[k] << " scenarios compared with the reference ("
+                     << streamed[k] << " also streamed with step)");
     }
   }
   CHECK(!skipped[2]);  // scalar is always available
