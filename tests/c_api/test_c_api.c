@@ -160,6 +160,7 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
 
   CHECK(recur_state_new(lstm, B, &s) == RECUR_OK);
   CHECK(recur_state_new(gru, B, &sg) == RECUR_OK);
+  recur_state_free(s);
   CHECK_ERR(recur_state_new(lstm, 0, &s), RECUR_ERR_INVALID_ARGUMENT, "batch is 0");
   CHECK(recur_state_new(lstm, B, &s) == RECUR_OK);
   CHECK_ERR(recur_step(lstm, s, x, B * I + 1, y, B * O, NULL), RECUR_ERR_INVALID_ARGUMENT,
