@@ -81,9 +81,10 @@ inline void encode_header(const Header& h, uint8_t* p) {
   store_le<uint64_t>(p + HeaderField::reserved, h.reserved);
 }
 
-// "layers.2.reverse.W", "head.b"
-inline std::string layer_tensor_name(size_t layer, int direction, const char* role) {
-  return "layers." + std::to_string(layer) + (direction == 0 ? ".forward." : ".reverse.") + role;
+// "layers.2.reverse.W", "head.b"; `reverse` is true for the backward direction of a
+// bidirectional layer and for the single direction of a reverse layer.
+inline std::string layer_tensor_name(size_t layer, bool reverse, const char* role) {
+  return "layers." + std::to_string(layer) + (reverse ? ".reverse." : ".forward.") + role;
 }
 inline std::string head_tensor_name(const char* role) { return std::string("head.") + role; }
 

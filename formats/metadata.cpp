@@ -206,7 +206,8 @@ void for_each_tensor_slot(ModelSpec& spec,
       Tensor* slots[] = {&w.W, &w.R, &w.Wb, &w.Rb, &w.P, &w.Wp};
       const bool needed[] = {true, true, true, true, layer.peepholes, layer.proj_size > 0};
       for (int r = 0; r < 6; ++r) {
-        if (needed[r]) fn(layout::layer_tensor_name(l, static_cast<int>(d), role_name(r)), *slots[r]);
+        const bool reverse = d == 1 || layer.direction == Direction::reverse;
+        if (needed[r]) fn(layout::layer_tensor_name(l, reverse, role_name(r)), *slots[r]);
       }
     }
   }

@@ -98,7 +98,8 @@ Status validate_layer(const RecurrentLayer& layer, const std::string& where, boo
   const int64_t hout = layer.output_size();
   for (int d = 0; d < dirs; ++d) {
     const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
-    const std::string p = where + (d == 0 ? " forward " : " reverse ");
+    const bool reverse = d == 1 || layer.direction == Direction::reverse;
+    const std::string p = where + (reverse ? " reverse " : " forward ");
     RECUR_TRY(check_tensor(w.W, p + "W", {gh, layer.input_size}, check_finite));
     RECUR_TRY(check_tensor(w.R, p + "R", {gh, hout}, check_finite));
     RECUR_TRY(check_tensor(w.Wb, p + "Wb", {gh}, check_finite));
