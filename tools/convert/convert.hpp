@@ -39,6 +39,8 @@ struct ArchOptions {
 struct ConvertOptions {
   ArchOptions arch;
   std::string name;  // model name in the .recur metadata; "" = the source's stem
+  // Called with a short line while a large source is read (per layer / per tensor); may be empty.
+  std::function<void(const std::string&)> progress;
 };
 
 // fp64 forward pass of the source model as the source framework defines it. x is laid out like
