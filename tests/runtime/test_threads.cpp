@@ -52,7 +52,7 @@ TEST_CASE("threads=1, 2, 0 give identical results") {
   require_same_bits(s1.c, s2.c);
 }
 
-TEST_CASE("16 threads calling run and step on one shared Model match serial calls") {
+TEST_CASE("16 threads calling run and step on one shared Model match serial calls" * doctest::test_suite("concurrency")) {
   SpecOptions o;
   o.cell = CellType::lstm;
   o.num_layers = 2;
