@@ -316,7 +316,7 @@ class KerasBuilder {
       native_.head->last_step = last_;
     }
     conv_.spec.batch_first = native_.batch_first = true;  // Keras tensors are (B, T, F)
-    RECUR_TRY(finish_spec(conv_.spec, path_, options_.name));
+    RECUR_TRY(finish_spec(conv_.spec, path_, options_.name).with_context(path_));
     for (size_t i = 0; i < conv_.spec.layers.size(); ++i) conv_.layers.push_back(describe_layer(conv_.spec.layers[i], i));
     if (conv_.spec.head) conv_.layers.push_back(describe_head(*conv_.spec.head));
     NativeModel native = native_;
@@ -335,6 +335,7 @@ class KerasBuilder {
   bool keras3_;
   NativeModel native_;
   bool last_ = false;       // the model's output is the last step only
+  int64_t input_size_ = -1; // from the InputLayer's shape, when the config has one
   bool head_done_ = false;  // nothing but Activation(softmax)/Dropout may follow the head
 
   Status check_chain(const json& layer, const std::string& prev, const std::string& lname) {
@@ -374,7 +375,14 @@ class KerasBuilder {
     const std::string cls = layer["class_name"];
     const json& cfg = layer["config"];
     const std::string name = cfg.value("name", std::string("?"));
-    if (cls == "InputLayer") return Status::Ok();
+    if (cls == "InputLayer") {
+      // Keras 3 batch_shape / Keras 2 batch_input_shape: [null, T, I]
+      for (const char* key : {"batch_shape", "batch_input_shape"}) {
+        if (cfg.contains(key) && cfg[key].is_array() && !cfg[key].empty() && cfg[key].back().is_number_integer())
+          input_size_ = cfg[key].back().get<int64_t>();
+      }
+      return Status::Ok();
+    }
     if (cls == "Dropout" || cls == "SpatialDropout1D" || cls == "GaussianNoise" || cls == "GaussianDropout") {
       conv_.notes.push_back(cat("layer '", name, "' (", cls, ") is the identity at inference"));
       return Status::Ok();
@@ -453,7 +461,7 @@ class KerasBuilder {
       return fail(Errc::bad_metadata, cat("layer '", name, "': units missing or not positive"));
     const int64_t H = cfg["units"];
     const int64_t G = gate_count(cell);
-    const int64_t I = conv_.spec.layers.empty() ? -1 : conv_.spec.layers.back().output_width();
+    const int64_t I = conv_.spec.layers.empty() ? input_size_ : conv_.spec.layers.back().output_width();
 
     RecurrentLayer layer;
     layer.cell = cell;

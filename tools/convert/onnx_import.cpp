@@ -110,7 +110,7 @@ class OnnxImporter {
     }
     RECUR_TRY(finish_outputs().with_context(path_));
     if (conv_.spec.layers.empty()) return fail(Errc::invalid_model, cat(path_, ": no LSTM, GRU or RNN node on the path from '", x_name_, "' to the output"));
-    RECUR_TRY(finish_spec(conv_.spec, path_, options_.name));
+    RECUR_TRY(finish_spec(conv_.spec, path_, options_.name).with_context(path_));
     conv_.format = SourceFormat::onnx;
     for (size_t i = 0; i < conv_.spec.layers.size(); ++i)
       conv_.layers.push_back(describe_layer(conv_.spec.layers[i], i));

@@ -98,7 +98,9 @@ Result<Conversion> convert_safetensors(const std::string& path, const ConvertOpt
       return fail(Errc::bad_tensor, cat(path, ": tensors '", spans[k - 1].name, "' and '", spans[k].name, "' overlap"));
   // JSON objects are unordered; keep the state_dict's natural order for stable messages.
   std::sort(sd.begin(), sd.end(), [](const NamedTensor& a, const NamedTensor& c) { return a.name < c.name; });
-  return convert_state_dict(sd, path, SourceFormat::safetensors, options);
+  auto result = convert_state_dict(sd, path, SourceFormat::safetensors, options);
+  if (!result.ok()) return Status(result.status()).with_context(path);
+  return result;
 }
 
 }  // namespace recur::convert

@@ -530,7 +530,9 @@ Result<Conversion> convert_torch(const std::string& path, const ConvertOptions& 
     }
     sd.push_back(std::move(nt));
   }
-  return convert_state_dict(sd, path, SourceFormat::torch, options);
+  auto result = convert_state_dict(sd, path, SourceFormat::torch, options);
+  if (!result.ok()) return Status(result.status()).with_context(path);
+  return result;
 }
 
 }  // namespace recur::convert
