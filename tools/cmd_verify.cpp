@@ -62,7 +62,7 @@ const Command kVerify{
     "verify", "Run a .recur model on x.npy and compare its output with expected .npy arrays",
     [](CLI::App& sub) -> Action {
       struct Opts {
-        std::string model, input, expect, expect_h, expect_c, h0, c0;
+        std::string model, input, expect, expect_h, expect_c, h0, c0, lengths;
         double atol = 1e-5, rtol = 1e-4;
         int threads = 0;
       };
@@ -74,6 +74,7 @@ const Command kVerify{
       sub.add_option("--expect-c", o->expect_c, "expected c_n.npy (L*D, B, H)");
       sub.add_option("--h0", o->h0, "initial h0.npy (L*D, B, Hout)");
       sub.add_option("--c0", o->c0, "initial c0.npy (L*D, B, H)");
+      sub.add_option("--lengths", o->lengths, "sequence lengths .npy (B), integers");
       sub.add_option("--atol", o->atol, "absolute tolerance (default 1e-5)");
       sub.add_option("--rtol", o->rtol, "relative tolerance (default 1e-4)");
       sub.add_option("--threads", o->threads, "threads for run() (default: all available)");
@@ -108,6 +109,20 @@ const Command kVerify{
           if (!a.ok()) return err(a.status());
           c0 = std::move(*a);
           in.c0 = c0.f32.data();
+        }
+        std::vector<int32_t> lengths;
+        if (!o->lengths.empty()) {
+          auto a = npy::read(o->lengths);
+          if (!a.ok()) return err(a.status());
+          if (!a->integer || a->shape != std::vector<int64_t>{in.batch})
+            return err(Status(Errc::invalid_argument, o->lengths + ": expected an integer array of shape (" +
+                                                          std::to_string(in.batch) + ")"));
+          for (int64_t v : a->i64) {
+            if (v < 0 || v > in.seq_len)
+              return err(Status(Errc::invalid_argument, o->lengths + ": length " + std::to_string(v) + " outside [0, T]"));
+            lengths.push_back(static_cast<int32_t>(v));
+          }
+          in.lengths = lengths.data();
         }
         RunOptions ro;
         ro.threads = o->threads;

@@ -155,8 +155,13 @@ class OnnxImporter {
   }
   int64_t time_dims_[2] = {-1, -1};
 
+  // The node's name, or its first output when the exporter left the name empty.
+  static std::string label(const onnx::NodeProto& n) {
+    if (!n.name().empty() || n.output_size() == 0) return n.name();
+    return "-> " + n.output(0);
+  }
   Status node_error(const onnx::NodeProto& n, Errc code, const std::string& why) {
-    return fail(code, cat("node '", n.name(), "' (", n.op_type(), "): ", why));
+    return fail(code, cat("node '", label(n), "' (", n.op_type(), "): ", why));
   }
 
   // ---- tensors ----------------------------------------------------------------------------
@@ -321,7 +326,7 @@ class OnnxImporter {
     if (n.input_size() <= index || n.input(index).empty()) return Status::Ok();
     const std::string& name = n.input(index);
     if (graph_inputs_.count(name)) {
-      conv_.notes.push_back(cat(what, " of node '", n.name(), "' is the graph input '", name,
+      conv_.notes.push_back(cat(what, " of node '", label(n), "' is the graph input '", name,
                                 "': pass it to run() as h0/c0 (zeros when omitted)"));
       return Status::Ok();
     }
@@ -700,7 +705,7 @@ class OnnxImporter {
     s.width = L.output_size();
     s.last = true;
     s.layer = last.layer;
-    conv_.notes.push_back(cat("node '", n.name(), "': the final hidden state is used as the output at the last step"));
+    conv_.notes.push_back(cat("node '", label(n), "': the final hidden state is used as the output at the last step"));
     if (lengths_input_) conv_.notes.push_back("with sequence_lens, h_n and y[T-1] differ: pass no lengths to run()");
     return out(s);
   }
@@ -871,7 +876,7 @@ class OnnxImporter {
     const int index = static_cast<int>(conv_.spec.layers.size());
     conv_.spec.layers.push_back(layer);
     native_.layers.push_back(nl);
-    if (options_.progress) options_.progress(cat("read ", op, " node '", n.name(), "' (layer ", index, ")"));
+    if (options_.progress) options_.progress(cat("read ", op, " node '", label(n), "' (layer ", index, ")"));
 
     // Outputs: Y (T, D, B, H) or (B, T, D, H) with layout 1; Y_h, Y_c (D, B, H).
     if (n.output_size() > 0 && !n.output(0).empty()) {
