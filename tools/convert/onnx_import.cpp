@@ -825,14 +825,24 @@ class OnnxImporter {
                                                     " direction(s) needs ", per * D));
       const auto* al = attr(n, "activation_alpha");
       const auto* be = attr(n, "activation_beta");
+      // How activation_alpha/beta are "consumed in the order of activation functions" follows
+      // onnxruntime, the de-facto reference: LSTM and GRU take the next value only for a
+      // function that uses one; RNN indexes both lists by the function's position.
+      const bool positional = cell == CellType::rnn;
       int ai = 0, bi = 0;
-      for (const auto& s : a->strings()) {
+      for (int k = 0; k < a->strings_size(); ++k) {
+        const std::string& s = a->strings(k);
         std::string name = canonical_activation(s);
         if (name.empty()) return node_error(n, Errc::unsupported, cat("activation '", s, "' is not known"));
         Activation act;
         activation_with_defaults(name, act);
-        if (uses_alpha(name) && al && ai < al->floats_size()) act.alpha = al->floats(ai++);
-        if (uses_beta(name) && be && bi < be->floats_size()) act.beta = be->floats(bi++);
+        if (positional) {
+          if (uses_alpha(name) && al && k < al->floats_size()) act.alpha = al->floats(k);
+          if (uses_beta(name) && be && k < be->floats_size()) act.beta = be->floats(k);
+        } else {
+          if (uses_alpha(name) && al && ai < al->floats_size()) act.alpha = al->floats(ai++);
+          if (uses_beta(name) && be && bi < be->floats_size()) act.beta = be->floats(bi++);
+        }
         layer.activations.push_back(act);
       }
     } else if (attr(n, "activation_alpha") || attr(n, "activation_beta")) {
