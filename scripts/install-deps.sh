@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package recur needs to build, test and benchmark. Idempotent:
+# Installs every Debian package recur needs to build, test and benchmark (`fuzz` as the first
+# argument adds clang-14 and libFuzzer). Idempotent:
 # does nothing when all packages are present; otherwise runs `apt-get update` once and installs.
 set -euo pipefail
 
@@ -12,6 +13,10 @@ PACKAGES=(
   libhdf5-dev libzip-dev
   libcpp-httplib-dev
 )
+# `install-deps.sh fuzz` adds the toolchain for scripts/fuzz.sh (clang-14 + libFuzzer).
+if [ "${1:-}" = fuzz ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev libomp-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# README command 2: installs what is missing, builds, and runs the whole test suite with ctest —
-# under ASan+UBSan first, then the release build (whose ctest summary closes the output).
+# README command 2: installs what is missing, builds, and runs the whole test suite with ctest:
+# under ASan+UBSan (plus sanitizer canaries that must fire), the concurrency tests under TSan,
+# then the release build, whose ctest summary closes the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 bash scripts/install-deps.sh
 
-for preset in asan release; do
+build() {  # build PRESET [cmake -D options...]
+  local preset=$1; shift
   echo "== $preset: configure and build"
-  cmake --preset "$preset" > "build-$preset.log" 2>&1 || { cat "build-$preset.log"; exit 1; }
-  cmake --build --preset "$preset" -j"$jobs" >> "build-$preset.log" 2>&1 || { tail -50 "build-$preset.log"; exit 1; }
-  rm -f "build-$preset.log"
-done
+  local log=build/$preset.log
+  mkdir -p build
+  cmake --preset "$preset" "$@" > "$log" 2>&1 || { cat "$log"; exit 1; }
+  cmake --build --preset "$preset" -j"$jobs" >> "$log" 2>&1 || { grep -E "error|Error" "$log" | head -40; exit 1; }
+}
 
-echo "== asan: ctest"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+build asan -DRECUR_SANITIZER_CANARY=ON
+echo "== asan: ctest (every test under ASan+UBSan, and the canaries)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --preset asan -j"$jobs" --label-exclude no-asan
+
+build tsan -DRECUR_SANITIZER_CANARY=ON
+echo "== tsan: ctest (concurrency tests and the canary)"
+TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j"$jobs" -L "concurrency|canary"
+
+build release
 echo "== release: ctest"
 ctest --preset release -j"$jobs"

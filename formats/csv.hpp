@@ -1,0 +1,30 @@
+// A (rows, cols) float matrix as CSV text: one row per line, values separated by commas.
+// Used for time-series inputs (rows = time steps T, cols = features F) and outputs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "recur/status.hpp"
+
+namespace recur::csv {
+
+struct Matrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<float> data;           // (rows, cols) row-major
+  std::vector<std::string> header;   // column names when the first line was not numeric
+};
+
+// Parse CSV text. A first line whose fields are not all numbers is taken as a header. Blank
+// lines are skipped. Errors (bad_metadata, naming `name`, the line and the column): a field
+// that is not a number, a row with a different number of fields, no data rows at all.
+Result<Matrix> parse(const std::string& text, const std::string& name);
+Result<Matrix> read(const std::string& path);
+
+// Write with 9 significant digits (exact round trip for float), atomically.
+// invalid_argument when data.size() != rows * cols or header has the wrong length.
+Status write(const std::string& path, const Matrix& m);
+
+}  // namespace recur::csv

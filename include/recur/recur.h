@@ -1,0 +1,114 @@
+/* recur C API: load a model, run whole batches, stream step by step.
+ *
+ * Opaque handles; every function returns a recur_status (RECUR_OK = 0) and never lets an
+ * exception or abort escape. On failure, recur_last_error() gives the message of the last
+ * failed call on the calling thread. A recur_model is immutable: any number of threads may
+ * call recur_run / recur_step on one model at once. A recur_state belongs to the model that
+ * made it and to one thread at a time.
+ *
+ * Layouts are those of the C++ API (include/recur/model.hpp), fp32 row-major:
+ *   x   (T, B, I), or (B, T, I) with batch_first
+ *   y   (T, B, O) or (B, T, O); (B, O) when the model's head is last-step-only
+ *   h0, h_n (S, B, Hs)     S = recur_model_state_rows, Hs = recur_model_state_width
+ *   c0, c_n (S, B, Cs)     Cs = recur_model_cell_width (0 when the model has no LSTM layer)
+ */
+#ifndef RECUR_RECUR_H_
+#define RECUR_RECUR_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Mirrors recur::Errc, same values. */
+typedef enum recur_status {
+  RECUR_OK = 0,
+  RECUR_ERR_IO = 1,
+  RECUR_ERR_BAD_MAGIC = 2,
+  RECUR_ERR_UNSUPPORTED_VERSION = 3,
+  RECUR_ERR_TRUNCATED = 4,
+  RECUR_ERR_BAD_HEADER = 5,
+  RECUR_ERR_BAD_METADATA = 6,
+  RECUR_ERR_BAD_TENSOR = 7,
+  RECUR_ERR_CHECKSUM_MISMATCH = 8,
+  RECUR_ERR_INVALID_MODEL = 9,
+  RECUR_ERR_NON_FINITE = 10,
+  RECUR_ERR_INVALID_ARGUMENT = 11,
+  RECUR_ERR_UNSUPPORTED = 12,
+  RECUR_ERR_OUT_OF_MEMORY = 13,
+  RECUR_ERR_INTERNAL = 14
+} recur_status;
+
+typedef struct recur_model recur_model;
+typedef struct recur_state recur_state;
+
+/* "ok", "io", "invalid_argument", ... */
+const char* recur_status_name(recur_status status);
+/* Message of the last failed call on this thread ("" if none); valid until the next failing
+ * call on this thread. */
+const char* recur_last_error(void);
+
+/* Options of a call; NULL means the defaults (threads 0 = all CPUs available to the process,
+ * check_finite 1). threads = 1 runs on the calling thread only. */
+typedef struct recur_options {
+  int32_t threads;
+  int32_t check_finite;
+} recur_options;
+recur_options recur_default_options(void);
+
+/* ---- Model ---------------------------------------------------------------------------- */
+recur_status recur_model_load(const char* path, recur_model** out_model);
+void recur_model_free(recur_model* model); /* NULL is fine */
+
+int64_t recur_model_input_size(const recur_model* model);   /* I */
+int64_t recur_model_output_size(const recur_model* model);  /* O: per-step width of y */
+int64_t recur_model_state_rows(const recur_model* model);   /* S = layers * directions */
+int64_t recur_model_state_width(const recur_model* model);  /* Hs */
+int64_t recur_model_cell_width(const recur_model* model);   /* Cs, 0 without LSTM layers */
+const char* recur_model_isa(const recur_model* model);      /* "avx512", "avx2", "scalar" */
+
+/* ---- Batch run -------------------------------------------------------------------------- */
+typedef struct recur_run_input {
+  const float* x;
+  int64_t seq_len;        /* T */
+  int64_t batch;          /* B */
+  int32_t batch_first;    /* layout of x and y */
+  const float* h0;        /* or NULL for zeros */
+  const float* c0;        /* or NULL for zeros; LSTM models only */
+  const int32_t* lengths; /* (B) each in [0, T], or NULL for all T */
+} recur_run_input;
+
+/* Element counts of run()'s outputs for T and B (any pointer may be NULL). */
+recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
+                                    int64_t* y_count, int64_t* h_count, int64_t* c_count);
+
+/* Runs the model; writes y (y_count floats) and, when not NULL, h_n and c_n. Each count must
+ * equal what recur_run_output_sizes reports (else RECUR_ERR_INVALID_ARGUMENT, nothing
+ * written). */
+recur_status recur_run(const recur_model* model, const recur_run_input* input,
+                       const recur_options* options, float* y, int64_t y_count, float* h_n,
+                       int64_t h_count, float* c_n, int64_t c_count);
+
+/* ---- Streaming ------------------------------------------------------------------------ */
+/* A state for `batch` streams (zeros). Models with reverse/bidirectional layers:
+ * RECUR_ERR_UNSUPPORTED. */
+recur_status recur_state_new(const recur_model* model, int64_t batch, recur_state** out_state);
+void recur_state_free(recur_state* state); /* NULL is fine */
+recur_status recur_state_reset(recur_state* state);
+int64_t recur_state_batch(const recur_state* state);
+/* Set / read the state, shaped like h0 / c0 (either pointer may be NULL: zeros / skipped). */
+recur_status recur_state_set(recur_state* state, const float* h, const float* c);
+recur_status recur_state_get(const recur_state* state, float* h, float* c);
+
+/* One time step for every stream: x (B, I) -> y (B, O). x_count and y_count are the element
+ * counts of the caller's buffers and must be B*I and B*O. Does not allocate. */
+recur_status recur_step(const recur_model* model, recur_state* state, const float* x,
+                        int64_t x_count, float* y, int64_t y_count, const recur_options* options);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* RECUR_RECUR_H_ */

@@ -1,0 +1,168 @@
+// Model: load (read + validate), pack the weights for the chosen kernels, drop the originals.
+#include <algorithm>
+#include <new>
+#include <string>
+
+#include "recur/format.hpp"
+#include "runtime/isa.hpp"
+#include "runtime/model_impl.hpp"
+
+namespace recur {
+
+namespace {
+
+kernels::ActKind act_kind(const std::string& name) {
+  using kernels::ActKind;
+  if (name == "Sigmoid") return ActKind::sigmoid;
+  if (name == "Tanh") return ActKind::tanh;
+  if (name == "Relu") return ActKind::relu;
+  if (name == "HardSigmoid") return ActKind::hard_sigmoid;
+  if (name == "LeakyRelu") return ActKind::leaky_relu;
+  if (name == "ThresholdedRelu") return ActKind::thresholded_relu;
+  if (name == "ScaledTanh") return ActKind::scaled_tanh;
+  if (name == "Affine") return ActKind::affine;
+  if (name == "Elu") return ActKind::elu;
+  if (name == "Softsign") return ActKind::softsign;
+  return ActKind::softplus;  // validate() admits only the names above and Softplus
+}
+
+kernels::Act to_act(const Activation& a) { return {act_kind(a.name), a.alpha, a.beta}; }
+
+// Activation k of direction d: the layer's own list, else the cell's defaults
+// (rnn Tanh; lstm Sigmoid, Tanh, Tanh; gru Sigmoid, Tanh).
+kernels::Act layer_activation(const RecurrentLayer& layer, int d, int k) {
+  if (!layer.activations.empty()) {
+    return to_act(layer.activations[static_cast<size_t>(d * activation_count(layer.cell) + k)]);
+  }
+  using kernels::ActKind;
+  if (layer.cell == CellType::rnn) return {ActKind::tanh, 0.0f, 0.0f};
+  return {k == 0 ? ActKind::sigmoid : ActKind::tanh, 0.0f, 0.0f};
+}
+
+std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
+  // W (N, K) canonical -> the kernels' layout.
+  const int64_t N = W.shape[0];
+  const int64_t K = W.shape[1];
+  std::vector<float> out(static_cast<size_t>(N * K));
+  k.pack(N, K, W.data.data(), out.data());
+  return out;
+}
+
+// Validates the spec, chooses the ISA and fills `m` with the packed model.
+Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
+  RECUR_TRY(validate(spec, options.check_finite));
+  Result<Isa> isa = choose_isa(options.isa);
+  if (!isa) return isa.status();
+  m.isa = *isa;
+  m.k = &kernels_for(m.isa);
+  m.input_size = spec.input_size();
+  m.output_size = spec.output_size();
+
+  int64_t row = 0;
+  for (const RecurrentLayer& layer : spec.layers) {
+    PackedLayer p;
+    p.cell = layer.cell;
+    p.direction = layer.direction;
+    p.dirs = direction_count(layer.direction);
+    p.I = layer.input_size;
+    p.H = layer.hidden_size;
+    p.Hout = layer.output_size();
+    p.G = gate_count(layer.cell);
+    p.clip = layer.clip;
+    p.input_forget = layer.input_forget;
+    p.linear_before_reset = layer.linear_before_reset;
+    p.state_row = row;
+    for (int d = 0; d < p.dirs; ++d) {
+      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
+      PackedDirection pd;
+      pd.W = pack(*m.k, w.W);
+      pd.R = pack(*m.k, w.R);
+      pd.Wb = w.Wb.data;
+      pd.Rb = w.Rb.data;
+      pd.P = w.P.data;
+      if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
+      pd.f = layer_activation(layer, d, 0);
+      if (activation_count(layer.cell) > 1) pd.g = layer_activation(layer, d, 1);
+      if (activation_count(layer.cell) > 2) pd.h = layer_activation(layer, d, 2);
+      p.dir.push_back(std::move(pd));
+    }
+    row += p.dirs;
+    m.h_width = std::max(m.h_width, p.Hout);
+    if (p.cell == CellType::lstm) m.c_width = std::max(m.c_width, p.H);
+    if (p.direction != Direction::forward) m.streamable = false;
+    m.max_gate_width = std::max(m.max_gate_width, p.gate_width());
+    m.max_hidden = std::max(m.max_hidden, p.H);
+    m.max_hout = std::max(m.max_hout, p.Hout);
+    m.max_width = std::max(m.max_width, p.width());
+    m.layers.push_back(std::move(p));
+  }
+  m.state_rows = row;
+  if (spec.head) {
+    PackedHead h;
+    h.in = spec.head->input_size;
+    h.out = spec.head->output_size;
+    h.softmax = spec.head->softmax;
+    h.last_step_only = spec.head->last_step_only;
+    h.W = pack(*m.k, spec.head->W);
+    h.b = spec.head->b.data;
+    m.head = std::move(h);
+  }
+
+  // Keep the attributes, drop the weights (they live packed above).
+  m.spec = spec;
+  for (RecurrentLayer& layer : m.spec.layers) {
+    for (DirectionWeights& w : layer.weights) w = DirectionWeights{};
+  }
+  if (m.spec.head) {
+    m.spec.head->W = Tensor{};
+    m.spec.head->b = Tensor{};
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Model> Model::from_spec(const ModelSpec& spec, const LoadOptions& options) {
+  try {
+    auto impl = std::make_shared<Impl>();
+    RECUR_TRY(build(spec, options, *impl));
+    Model model;
+    model.impl_ = std::move(impl);
+    return model;
+  } catch (const std::bad_alloc&) {
+    return Status(Errc::out_of_memory, "out of memory while packing the model weights");
+  } catch (const std::exception& e) {
+    return Status(Errc::internal, std::string("unexpected error while loading: ") + e.what());
+  }
+}
+
+Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
+  try {
+    ReadOptions read;
+    read.check_finite = options.check_finite;
+    read.verify_checksum = options.verify_checksum;
+    Result<ModelFile> file = read_model(path, read);
+    if (!file) return file.status();
+    Result<Model> model = from_spec(file->spec, options);
+    if (!model) {
+      Status s = model.status();
+      return s.with_context(path);
+    }
+    return model;
+  } catch (const std::bad_alloc&) {
+    return Status(Errc::out_of_memory, path + ": out of memory while loading");
+  } catch (const std::exception& e) {
+    return Status(Errc::internal, path + ": unexpected error while loading: " + e.what());
+  }
+}
+
+const ModelSpec& Model::spec() const noexcept {
+  static const ModelSpec kEmpty;
+  return impl_ ? impl_->spec : kEmpty;
+}
+Isa Model::isa() const noexcept { return impl_ ? impl_->isa : Isa::scalar; }
+int64_t Model::input_size() const noexcept { return impl_ ? impl_->input_size : 0; }
+int64_t Model::output_size() const noexcept { return impl_ ? impl_->output_size : 0; }
+int64_t Model::num_state_rows() const noexcept { return impl_ ? impl_->state_rows : 0; }
+
+}  // namespace recur

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the `fuzz` preset (clang-14, libFuzzer, ASan+UBSan) and runs every fuzz target for
+# SECONDS each (default 60), starting from the committed corpus. New crashes land in
+# build/fuzz/artifacts/<target>/; add each as a regression input under tests/fuzz/corpus/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+bash scripts/install-deps.sh fuzz
+cmake --preset fuzz > /dev/null
+targets=$(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')
+cmake --build --preset fuzz -j"$(nproc)" --target $targets > /dev/null
+for t in $targets; do
+  corpus=build/fuzz/corpus/$t
+  artifacts=build/fuzz/artifacts/$t/
+  mkdir -p "$corpus" "$artifacts"
+  [ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+  echo "== $t for ${seconds}s"
+  ASAN_OPTIONS=detect_leaks=1 ./build/fuzz/tests/$t "$corpus" "${dict[@]}" -max_total_time="$seconds" \
+    -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 -artifact_prefix="$artifacts" -print_final_stats=1 \
+    2> "build/fuzz/$t.log" || { tail -40 "build/fuzz/$t.log"; exit 1; }
+  grep -E "stat::number_of_executed_units|cov:" "build/fuzz/$t.log" | tail -2
+done

@@ -1,0 +1,24 @@
+# Sanitizer canaries: programs with a deliberate bug, built only on request
+# (-DRECUR_SANITIZER_CANARY=ON), whose tests pass only if the sanitizer reports the bug.
+option(RECUR_SANITIZER_CANARY "Build deliberately broken programs that the sanitizers must catch" OFF)
+if(RECUR_SANITIZER_CANARY)
+  string(FIND "${CMAKE_CXX_FLAGS}" "sanitize=address" has_asan)
+  string(FIND "${CMAKE_CXX_FLAGS}" "sanitize=thread" has_tsan)
+  if(has_asan GREATER -1)
+    foreach(kind asan ubsan)
+      add_executable(${kind}_canary ${CMAKE_CURRENT_SOURCE_DIR}/canary/${kind}_canary.cpp)
+      add_test(NAME canary.${kind} COMMAND ${kind}_canary)
+    endforeach()
+    set_tests_properties(canary.asan PROPERTIES LABELS canary
+      PASS_REGULAR_EXPRESSION "AddressSanitizer: heap-buffer-overflow")
+    set_tests_properties(canary.ubsan PROPERTIES LABELS canary
+      PASS_REGULAR_EXPRESSION "runtime error: signed integer overflow")
+  endif()
+  if(has_tsan GREATER -1)
+    add_executable(tsan_canary ${CMAKE_CURRENT_SOURCE_DIR}/canary/tsan_canary.cpp)
+    target_link_libraries(tsan_canary PRIVATE Threads::Threads)
+    add_test(NAME canary.tsan COMMAND tsan_canary)
+    set_tests_properties(canary.tsan PROPERTIES LABELS canary
+      PASS_REGULAR_EXPRESSION "ThreadSanitizer: data race")
+  endif()
+endif()
