@@ -16,6 +16,7 @@ import math
 import os
 import random
 import sys
+import warnings
 
 OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
 if os.path.isdir(OPENBLAS_DIR) and os.environ.get("RECUR_TRAIN_BLAS") != OPENBLAS_DIR:
@@ -141,6 +142,14 @@ def diebold_mariano(pred_a, pred_b, actual):
 def export_onnx(model, path):
     model.eval()
     dummy = torch.zeros(1, WINDOW, len(INDICES))
+    # Exported at batch 1 (as torch's LSTM export warning asks); check_onnx.py verifies the dynamic
+    # batch and sequence axes in onnxruntime. Silence torch 1.13's shape-inference UserWarnings.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _export(model, dummy, path)
+
+
+def _export(model, dummy, path):
     torch.onnx.export(model, dummy, path, opset_version=OPSET,
                       input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch"}},
@@ -210,6 +219,10 @@ def main():
                          "direction": dict(zip(INDICES, dper)), "direction_overall": dall,
                          "dm_vs_lstm": None if name == "LSTM" else diebold_mariano(pred_lr, p, actual_lr)}
     up_share = (actual_lr > 0).mean(axis=0)
+    corr = [float(np.corrcoef(pred_lr[:, k], actual_lr[:, k])[0, 1]) for k in range(len(INDICES))]
+    positive_share = (pred_lr > 0).mean(axis=0)
+    mse_reduction = {name: 100 * (1 - ((pred_lr - actual_lr) ** 2).mean() / ((p - actual_lr) ** 2).mean())
+                     for name, p in baselines.items() if name != "LSTM"}
     pred_std, actual_std = pred_lr.std(axis=0), actual_lr.std(axis=0)
 
     n_params = sum(p.numel() for p in model.parameters())
@@ -236,6 +249,9 @@ def main():
                    "epochs": best_epochs, "val_mse_by_epoch": val_losses,
                    "parameters": n_params, "onnx_ops": ops, "test_1998": metrics,
                    "test_1998_up_day_share": dict(zip(INDICES, up_share.tolist())),
+                   "test_1998_lstm_mse_reduction_percent_vs": mse_reduction,
+                   "test_1998_lstm_forecast_actual_correlation": dict(zip(INDICES, corr)),
+                   "test_1998_lstm_positive_forecast_share": dict(zip(INDICES, positive_share.tolist())),
                    "test_1998_forecast_std": dict(zip(INDICES, pred_std.tolist())),
                    "test_1998_actual_std": dict(zip(INDICES, actual_std.tolist()))}, f, indent=2)
         f.write("\n")
@@ -250,6 +266,8 @@ def main():
         dm = "" if m["dm_vs_lstm"] is None else f"{m['dm_vs_lstm']:+.2f}"
         print(f"{name:28s} " + " ".join(f"{m['rmse'][k]:8.5f}" for k in INDICES)
               + f"  {m['rmse_overall']:.5f}  {d:>9s}  {dm}")
+    print("LSTM MSE reduction vs:", ", ".join(f"{k} {v:.2f}%" for k, v in mse_reduction.items()))
+    print("LSTM forecast/actual correlation:", " ".join(f"{k} {v:.3f}" for k, v in zip(INDICES, corr)))
     print("up-day share 1998:", " ".join(f"{k} {v:.3f}" for k, v in zip(INDICES, up_share)))
     print("forecast std / actual std:",
           " ".join(f"{k} {a:.5f}/{b:.5f}" for k, a, b in zip(INDICES, pred_std, actual_std)))
