@@ -75,7 +75,7 @@ float decode_float(const uint8_t* p, int bytes, bool bf16) {
   return half_to_float(h);
 }
 
-Result<Conversion> convert_torch(const std::string& path, const ConvertOptions& options) {
+static Result<Conversion> convert_torch_unguarded(const std::string& path, const ConvertOptions& options) {
   {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return fail(Errc::io, cat(path, ": cannot open"));
@@ -135,7 +135,8 @@ Result<Conversion> convert_torch(const std::string& path, const ConvertOptions& 
           __builtin_add_overflow(last, span, &last))
         return fail(Errc::bad_tensor, cat(path, ": tensor '", val.name, "' has invalid strides"));
     }
-    if (val.offset < 0 || val.storage_numel < 0 || (numel > 0 && last >= val.storage_numel))
+    if (val.offset < 0 || val.storage_numel < 0 || (numel > 0 && last >= val.storage_numel) ||
+        numel > val.storage_numel)
       return fail(Errc::bad_tensor, cat(path, ": tensor '", val.name, "' reaches past its storage (", val.storage_numel,
                                         " elements)"));
     if (!type->is_float) {
@@ -170,6 +171,10 @@ Result<Conversion> convert_torch(const std::string& path, const ConvertOptions& 
   auto result = convert_state_dict(sd, path, SourceFormat::torch, options);
   if (!result.ok()) return Status(result.status()).with_context(path);
   return result;
+}
+
+Result<Conversion> convert_torch(const std::string& path, const ConvertOptions& options) {
+  return guarded(path, [&] { return convert_torch_unguarded(path, options); });
 }
 
 }  // namespace recur::convert

@@ -3,6 +3,7 @@
 // against the bytes left, the stack and memo are capped.
 #include "tools/convert/torch_pickle.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@ namespace {
 
 constexpr size_t kMaxStack = 1 << 20;
 constexpr size_t kMaxMemo = 1 << 22;
+constexpr int kMaxDepth = 64;  // a state_dict nests a few levels; deep nesting is hostile
 
 // ---- pickle values -------------------------------------------------------------------------
 struct PyObj;
@@ -27,6 +29,7 @@ struct PyObj {
   std::vector<Obj> items;    // tuple, list; dict as key, value, key, value, ...
   std::string key;           // storage: data/<key>
   int64_t numel = 0;         // storage: elements
+  int depth = 0;             // nesting depth of containers below (capped: destruction recurses)
   Obj storage_ref;           // tensor
   int64_t offset = 0;        // tensor storage offset
   std::vector<int64_t> size, stride;
@@ -55,6 +58,13 @@ bool allowed_global(const std::string& name) {
 class Unpickler {
  public:
   Unpickler(const uint8_t* data, size_t size, std::string name) : p_(data), n_(size), name_(std::move(name)) {}
+  // Objects shared through the memo may form cycles (a list appended to itself): cut them.
+  ~Unpickler() {
+    for (auto& [idx, o] : memo_) {
+      o->items.clear();
+      o->storage_ref.reset();
+    }
+  }
 
   Result<Obj> run() {
     while (true) {
@@ -89,6 +99,14 @@ class Unpickler {
     pos_ += k;
     return v;
   }
+  // Adds `child` under `parent`, keeping the nesting depth bounded.
+  Status adopt(const Obj& parent, const Obj& child, size_t at) {
+    if (child->depth + 1 > kMaxDepth) return bad(at, "containers nested too deeply");
+    parent->depth = std::max(parent->depth, child->depth + 1);
+    parent->items.push_back(child);
+    return Status::Ok();
+  }
+
   Result<Obj> pop(size_t at) {
     if (stack_.empty() || stack_.back()->kind == PyObj::mark) return bad(at, "stack underflow");
     Obj o = stack_.back();
@@ -210,7 +228,7 @@ class Unpickler {
     if (!d.ok()) return d.status();
     if ((*d)->kind != PyObj::dict) return bad(at, "SETITEM(S) on a non-dict");
     if (kv.size() % 2) return bad(at, "SETITEMS with an odd number of items");
-    for (auto& o : kv) (*d)->items.push_back(o);
+    for (auto& o : kv) RECUR_TRY(adopt(*d, o, at));
     stack_.push_back(*d);
     return Status::Ok();
   }
@@ -299,7 +317,7 @@ class Unpickler {
         if (!items.ok()) return items.status();
         Obj o = make(op == 't' ? PyObj::tuple : op == 'l' ? PyObj::list : PyObj::dict);
         if (op == 'd' && items->size() % 2) return bad(at, "DICT with an odd number of items");
-        o->items = std::move(*items);
+        for (auto& it : *items) RECUR_TRY(adopt(o, it, at));
         stack_.push_back(o);
         return Status::Ok();
       }
@@ -309,7 +327,7 @@ class Unpickler {
         Obj o = make(PyObj::tuple);
         for (size_t j = stack_.size() - k; j < stack_.size(); ++j) {
           if (stack_[j]->kind == PyObj::mark) return bad(at, "MARK inside TUPLEn");
-          o->items.push_back(stack_[j]);
+          RECUR_TRY(adopt(o, stack_[j], at));
         }
         stack_.resize(stack_.size() - k);
         stack_.push_back(o);
@@ -319,14 +337,14 @@ class Unpickler {
         auto v = pop(at);
         if (!v.ok()) return v.status();
         if (stack_.empty() || stack_.back()->kind != PyObj::list) return bad(at, "APPEND to a non-list");
-        stack_.back()->items.push_back(*v);
+        RECUR_TRY(adopt(stack_.back(), *v, at));
         return Status::Ok();
       }
       case 'e': {
         auto items = pop_mark(at);
         if (!items.ok()) return items.status();
         if (stack_.empty() || stack_.back()->kind != PyObj::list) return bad(at, "APPENDS to a non-list");
-        for (auto& o : *items) stack_.back()->items.push_back(o);
+        for (auto& o : *items) RECUR_TRY(adopt(stack_.back(), o, at));
         return Status::Ok();
       }
       case 's': {
