@@ -27,6 +27,15 @@ using kernels::RecurrentKernels;
 using kernels::StepArgs;
 
 constexpr int64_t kGemmRowBlock = 192;  // input-projection rows per pass over the panels
+// Below these amounts of work another thread costs more (wake-up, a barrier per step) than it
+// saves: the thread count is an upper bound, and any count gives the same bits.
+constexpr int64_t kMinStepBytesPerThread = 128 << 10;  // recurrent weights read per step
+constexpr int64_t kMinGemmFmasPerThread = 1 << 21;     // input-projection multiply-adds
+
+int threads_for(int threads, int64_t work, int64_t min_per_thread) {
+  const int64_t useful = std::max<int64_t>(1, work / min_per_thread);
+  return static_cast<int>(std::min<int64_t>(threads, useful));
+}
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
@@ -60,7 +69,9 @@ void project(const RecurrentKernels& k, const PackedLayer& l, const PackedDirect
 void project_all(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w,
                  int64_t M, const float* x, int64_t ld_x, float* gx, int threads) {
   const int64_t panels = k.shape(l.G, l.H, l.I).panels();
-  parallel_for(threads, panels, 1, [&](int64_t p0, int64_t p1) {
+  threads = threads_for(threads, M * l.I * l.gate_width(), kMinGemmFmasPerThread);
+  const int64_t per_panel = M * l.I * l.G * k.shape(l.G, l.H, l.I).units();  // multiply-adds
+  parallel_for(threads, panels, 1, per_panel, [&](int64_t p0, int64_t p1) {
     project(k, l, w, M, x, ld_x, gx, p0, p1);
   });
 }
@@ -234,7 +245,10 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
 
   // Threads: never more per direction than it has panels.
   const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
-  const int team = static_cast<int>(std::min<int64_t>(threads, dirs * most));
+  const int64_t step_bytes = l.gate_width() * H * static_cast<int64_t>(sizeof(float));
+  const int per_dir = threads_for(threads, step_bytes, kMinStepBytesPerThread);
+  const int team = static_cast<int>(std::min<int64_t>(
+      {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
   if (team <= 1) {
     SpinBarrier none(1);
     for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none);
@@ -298,19 +312,23 @@ void step_fast_layer(const Model::Impl& m, const PackedLayer& l, int64_t B, cons
   a.rh = s.rh.data();
   a.ldz = l.H;
   const PanelShape rs = rec_shape(k, l);
+  threads = threads_for(threads, l.gate_width() * l.H * static_cast<int64_t>(sizeof(float)),
+                        kMinStepBytesPerThread);
   if (!gru_two_phase(l)) {
-    parallel_for(threads, rs.panels(), 1, [&](int64_t p0, int64_t p1) {
+    parallel_for(threads, rs.panels(), 1, rs.panel_floats() * B, [&](int64_t p0, int64_t p1) {
       fused_step(k, l, w, a, p0, p1, 0, 0, [] {});
     });
     return;
   }
-  parallel_for(threads, rs.panels(), 1, [&](int64_t p0, int64_t p1) { k.gru_zr(a, p0, p1); });
+  parallel_for(threads, rs.panels(), 1, rs.panel_floats() * B,
+               [&](int64_t p0, int64_t p1) { k.gru_zr(a, p0, p1); });
   StepArgs n = a;
   n.shape = k.shape(1, l.H, l.H);
   n.R = w.Rnf.data();
   n.h = a.rh;
   n.ldh = a.ldz;
-  parallel_for(threads, n.shape.panels(), 1, [&](int64_t q0, int64_t q1) { k.gru_n(n, q0, q1); });
+  parallel_for(threads, n.shape.panels(), 1, n.shape.panel_floats() * B,
+               [&](int64_t q0, int64_t q1) { k.gru_n(n, q0, q1); });
 }
 
 }  // namespace recur
