@@ -37,6 +37,23 @@ std::vector<Problem> standard_problems(bool quick) {
   return out;
 }
 
+std::string recur_isa() {
+  ModelSpec spec;
+  RecurrentLayer l;
+  l.cell = CellType::rnn;
+  l.input_size = 1;
+  l.hidden_size = 1;
+  DirectionWeights w;
+  w.W = make_tensor({1, 1});
+  w.R = make_tensor({1, 1});
+  w.Wb = make_tensor({1});
+  w.Rb = make_tensor({1});
+  l.weights.push_back(w);
+  spec.layers.push_back(l);
+  Result<Model> m = Model::from_spec(spec);
+  return m.ok() ? isa_name(m->isa()) : m.status().to_string();
+}
+
 }  // namespace recur::bench
 
 namespace {
@@ -67,6 +84,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("cpu_model", cpu_model());
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("suite", quick ? "quick" : "full");
+  benchmark::AddCustomContext("recur_isa", recur::bench::recur_isa());
   recur::bench::register_rnn(recur::bench::standard_problems(quick));
   recur::bench::register_gemm(quick);
   recur::bench::register_load(quick);
