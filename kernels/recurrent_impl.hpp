@@ -18,8 +18,14 @@
 namespace recur::kernels {
 
 // Inlined into the micro-kernels so the accumulators stay in registers through the epilogue.
+// Not forced in sanitizer builds, where it makes these translation units take many minutes.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RECUR_KERNEL_INLINE inline
+#define RECUR_KERNEL_LAMBDA
+#else
 #define RECUR_KERNEL_INLINE inline __attribute__((always_inline))
 #define RECUR_KERNEL_LAMBDA __attribute__((always_inline))
+#endif
 
 // kRegs: vector registers the accumulators of one micro-kernel may use.
 template <class Arch, int kRegs>
