@@ -5,7 +5,7 @@
 # (the least disturbed by other processes on a shared machine).
 #
 #   bench/report.sh [--quick] [--build DIR] [--out FILE] [--reps N] [--min-time SECONDS]
-#                   [--filter REGEX]
+#                   [--filter REGEX] [--json FILE (keep the raw results)]
 #   --quick: LSTM (8,64,50) (256,256,100) (512,512,100) (1024,1024,50), B in {1, 64}, GRU/RNN
 #            at 512, threads 1 and 2 (a few minutes); default: every standard shape, B 1/4/16/64.
 set -euo pipefail
@@ -17,6 +17,7 @@ quick=""
 reps=3
 min_time=""
 filter=""
+keep_json=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick="--quick"; shift ;;
@@ -25,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift 2 ;;
     --min-time) min_time="$2"; shift 2 ;;
     --filter) filter="$2"; shift 2 ;;
+    --json) keep_json="$2"; shift 2 ;;
     *) echo "report.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +46,7 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "report.sh: $bench ${args[*]}" >&2
 "$bench" "${args[@]}" > /dev/null
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+[[ -n "$keep_json" ]] && cp "$json" "$keep_json"
 
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 cores="$(nproc)"
@@ -103,8 +106,12 @@ lines.append(f"{PEAK_PER_CORE:.0f} GFLOP/s per core × threads. Speedup = oneDNN
 lines.append("by wall time and by the CPU time of all threads of the process (the second is less")
 lines.append("sensitive to time slices lost to other jobs, but counts spinning at barriers as work).")
 lines.append("")
-lines.append("| cell | I | H | T | B | threads | oneDNN | recur | recur GFLOP/s | % peak | speedup (wall) | speedup (CPU) |")
-lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+lines.append("`par` is the parallelism the recur run actually got, its process CPU time / wall time: near 1")
+lines.append("with 2 threads means the two threads rarely ran at the same time (other jobs held the CPUs),")
+lines.append("so that row measures the scheduler more than the code — for both libraries.")
+lines.append("")
+lines.append("| cell | I | H | T | B | threads | oneDNN | recur | recur GFLOP/s | % peak | speedup (wall) | speedup (CPU) | par |")
+lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for cell, I, H, T, B, th in keys:
     base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
     r = best.get(base % "recur")
@@ -113,7 +120,8 @@ for cell, I, H, T, B, th in keys:
     peak = 100.0 * gf / (PEAK_PER_CORE * th)
     sp = f"{o[0]/r[0]:.2f}x" if o else "n/a"
     spc = f"{cpu_best[base % 'onednn']/cpu_best[base % 'recur']:.2f}x" if o else "n/a"
-    lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {gf:.1f} | {peak:.0f}% | **{sp}** | {spc} |")
+    par = cpu_best[base % 'recur'] / r[0]
+    lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {gf:.1f} | {peak:.0f}% | **{sp}** | {spc} | {par:.2f} |")
 
 # Thread scaling of recur.
 lines.append("")
