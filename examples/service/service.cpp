@@ -10,7 +10,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -28,13 +27,16 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kJson = "application/json";
 constexpr size_t kMaxStreamIdLength = 128;
 
-const std::regex& stream_step_route() {
-  static const std::regex r(R"(/v1/streams/([^/]+)/step)");
-  return r;
+// "/v1/streams/{id}" -> id (no '/' in it), else "".
+std::string stream_id_of(const std::string& path) {
+  static const std::string prefix = "/v1/streams/";
+  if (path.compare(0, prefix.size(), prefix) != 0) return {};
+  std::string id = path.substr(prefix.size());
+  return id.find('/') == std::string::npos ? id : std::string();
 }
-const std::regex& stream_route() {
-  static const std::regex r(R"(/v1/streams/([^/]+))");
-  return r;
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 // Which endpoint a request was for, from its method and path (for metrics).
@@ -42,8 +44,11 @@ Endpoint classify(const httplib::Request& req) {
   if (req.path == "/v1/predict" && req.method == "POST") return Endpoint::predict;
   if (req.path == "/healthz" && req.method == "GET") return Endpoint::healthz;
   if (req.path == "/metrics" && req.method == "GET") return Endpoint::metrics;
-  if (req.method == "POST" && std::regex_match(req.path, stream_step_route())) return Endpoint::stream_step;
-  if (req.method == "DELETE" && std::regex_match(req.path, stream_route())) return Endpoint::stream_delete;
+  if (req.method == "POST" && ends_with(req.path, "/step") &&
+      !stream_id_of(req.path.substr(0, req.path.size() - 5)).empty()) {
+    return Endpoint::stream_step;
+  }
+  if (req.method == "DELETE" && !stream_id_of(req.path).empty()) return Endpoint::stream_delete;
   return Endpoint::other;
 }
 

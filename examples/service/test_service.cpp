@@ -135,7 +135,9 @@ void predict_and_check(httplib::Client& cli, const Model& ref, const std::vector
   in.batch = B;
   in.batch_first = true;
   in.lengths = lengths.empty() ? nullptr : lengths.data();
-  recur::Result<recur::RunOutput> want = ref.run(in);
+  recur::RunOptions one_thread;
+  one_thread.threads = 1;
+  recur::Result<recur::RunOutput> want = ref.run(in, one_thread);
   REQUIRE(want.ok());
   CHECK(got["shape"].get<std::vector<int64_t>>() == want->y_shape);
   std::vector<float> y;
