@@ -191,8 +191,9 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }  // namespace
 
 Result<Array> parse(const uint8_t* data, size_t size, const std::string& name) {
+  if (size == 0) return Status(Errc::truncated, name + ": the file is empty");
   if (size < kMagicSize || std::memcmp(data, kMagic, kMagicSize) != 0) {
-    if (size < kMagicSize && std::memcmp(data, kMagic, size) == 0) {
+    if (size > 0 && size < kMagicSize && std::memcmp(data, kMagic, size) == 0) {
       return Status(Errc::truncated, name + ": the file ends inside the .npy magic");
     }
     return Status(Errc::bad_magic, name + ": not a .npy file (magic \\x93NUMPY missing)");

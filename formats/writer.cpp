@@ -1,16 +1,10 @@
 // The .recur writer: lays out header, metadata and 64-byte aligned tensors (formats/SPEC.md)
 // and writes them through a temporary file and a rename, so no partial file is ever seen.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include <xxhash.h>
 
-#include "formats/checked.hpp"
+#include "formats/atomic_file.hpp"
 #include "formats/layout.hpp"
 #include "formats/metadata.hpp"
 #include "recur/format.hpp"
@@ -59,40 +53,7 @@ Result<std::vector<uint8_t>> serialize_model(const ModelSpec& spec) {
 Status write_model(const ModelSpec& spec, const std::string& path) {
   Result<std::vector<uint8_t>> bytes = serialize_model(spec);
   if (!bytes.ok()) return Status(bytes.status()).with_context(path);
-
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return {Errc::io, path + ": cannot create a temporary file: " + std::strerror(errno)};
-  auto fail = [&](const std::string& what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Status(Errc::io, path + ": " + what + ": " + std::strerror(err));
-  };
-  const uint8_t* p = bytes->data();
-  size_t left = bytes->size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("write failed");
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, 0644) != 0) return fail("chmod failed");
-  if (::fsync(fd) != 0) return fail("fsync failed");
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return {Errc::io, path + ": close failed: " + std::strerror(err)};
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return {Errc::io, path + ": rename failed: " + std::strerror(err)};
-  }
-  return {};
+  return write_file_atomic(path, bytes->data(), bytes->size());
 }
 
 }  // namespace recur

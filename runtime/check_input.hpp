@@ -20,6 +20,7 @@ Status checked_elements(std::initializer_list<int64_t> dims, const std::string& 
 
 // non_finite naming `name` and the multi-index of the first NaN/Inf in the dense array of
 // `shape` (row-major).
-Status check_finite(const float* data, const std::vector<int64_t>& shape, const std::string& name);
+// Allocates only to build the error.
+Status check_finite(const float* data, std::initializer_list<int64_t> shape, const char* name);
 
 }  // namespace recur

@@ -47,8 +47,12 @@ DenormalsFlushed::~DenormalsFlushed() {
 #endif
 }
 
-void parallel_for(int threads, int64_t n, int64_t grain, const RangeFn& fn) {
+void parallel_for(int threads, int64_t n, int64_t grain, int64_t work_per_item, RangeFn fn) {
   if (n <= 0) return;
+  if (threads <= 1 || n * std::max<int64_t>(1, work_per_item) < kMinParallelWork) {
+    fn(0, n);
+    return;
+  }
   grain = std::max<int64_t>(1, grain);
   const int64_t grains = (n + grain - 1) / grain;
   const int64_t teams = std::min<int64_t>(threads, grains);

@@ -15,12 +15,13 @@ namespace {
 constexpr int64_t kColumnGrain = 16;  // GEMM columns per chunk
 constexpr int64_t kUnitGrain = 16;    // hidden units per chunk
 constexpr int64_t kRowGrain = 4;      // rows per chunk for row-split GEMMs
+constexpr int64_t kCellWork = 32;     // multiply-add equivalents of one unit's cell update
 
 // C (M, N) = A (M, K) · B + bias, split over columns.
 void gemm_by_columns(const kernels::KernelTable& k, int threads, int64_t M, int64_t N, int64_t K,
                      const float* A, int64_t lda, const float* B, int64_t ldb, const float* bias,
                      float* C, int64_t ldc) {
-  parallel_for(threads, N, kColumnGrain, [&](int64_t n0, int64_t n1) {
+  parallel_for(threads, N, kColumnGrain, M * K, [&](int64_t n0, int64_t n1) {
     k.gemm(M, n1 - n0, K, A, lda, B + n0, ldb, bias ? bias + n0 : nullptr, C + n0, ldc);
   });
 }
@@ -29,7 +30,7 @@ void gemm_by_columns(const kernels::KernelTable& k, int threads, int64_t M, int6
 void gemm_by_rows(const kernels::KernelTable& k, int threads, int64_t M, int64_t N, int64_t K,
                   const float* A, int64_t lda, const float* B, int64_t ldb, const float* bias,
                   float* C, int64_t ldc) {
-  parallel_for(threads, M, kRowGrain, [&](int64_t m0, int64_t m1) {
+  parallel_for(threads, M, kRowGrain, N * K, [&](int64_t m0, int64_t m1) {
     k.gemm(m1 - m0, N, K, A + m0 * lda, lda, B, ldb, bias, C + m0 * ldc, ldc);
   });
 }
@@ -61,7 +62,7 @@ void apply_head(const Model::Impl& model, int64_t M, const float* in, int64_t ld
   gemm_by_rows(k, threads, M, head.out, head.in, in, ld_in, head.W.data(), head.out,
                head.b.data(), y, head.out);
   if (head.softmax) {
-    parallel_for(threads, M, kRowGrain, [&](int64_t m0, int64_t m1) {
+    parallel_for(threads, M, kRowGrain, head.out * kCellWork, [&](int64_t m0, int64_t m1) {
       for (int64_t m = m0; m < m1; ++m) k.softmax(head.out, y + m * head.out);
     });
   }
@@ -85,7 +86,7 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
       // rec = h · R + Rb; h' = f(clip(gx + rec))
       gemm_by_columns(k, threads, B, gw, Hout, h, ldh, w.R.data(), gw, w.Rb.data(), rec, gw);
       const kernels::RnnCellParams p{w.f, layer.clip};
-      parallel_for(threads, H, kUnitGrain, [&](int64_t j0, int64_t j1) {
+      parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
           if (active[b]) k.rnn_cell(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
         }
@@ -104,7 +105,7 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
       p.clip = layer.clip;
       p.input_forget = layer.input_forget;
       p.H = H;
-      parallel_for(threads, H, kUnitGrain, [&](int64_t j0, int64_t j1) {
+      parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
         kernels::LstmCellParams pj = p;
         pj.P = w.P.empty() ? nullptr : w.P.data() + j0;
         for (int64_t b = 0; b < B; ++b) {
@@ -131,7 +132,7 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
         const int64_t zr = 2 * H;
         gemm_by_columns(k, threads, B, zr, Hout, h, ldh, w.R.data(), gw, w.Rb.data(), rec, gw);
         float* rh = s.rh.data();  // (B, H)
-        parallel_for(threads, H, kUnitGrain, [&](int64_t j0, int64_t j1) {
+        parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
           for (int64_t b = 0; b < B; ++b) {
             if (active[b]) k.gru_reset(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
           }
@@ -139,7 +140,7 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
         gemm_by_columns(k, threads, B, H, H, rh, H, w.R.data() + zr, gw, w.Rb.data() + zr,
                         rec + zr, gw);
       }
-      parallel_for(threads, H, kUnitGrain, [&](int64_t j0, int64_t j1) {
+      parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
           if (active[b]) k.gru_cell(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, h_next + b * Hout + j0);
         }

@@ -55,9 +55,11 @@ Status check_run_input(const Model::Impl& m, const RunInput& in, const RunOption
     }
   }
   if (opt.check_finite) {
-    const std::vector<int64_t> x_shape = in.batch_first ? std::vector<int64_t>{B, T, m.input_size}
-                                                        : std::vector<int64_t>{T, B, m.input_size};
-    RECUR_TRY(check_finite(in.x, x_shape, "x"));
+    if (in.batch_first) {
+      RECUR_TRY(check_finite(in.x, {B, T, m.input_size}, "x"));
+    } else {
+      RECUR_TRY(check_finite(in.x, {T, B, m.input_size}, "x"));
+    }
     if (in.h0) RECUR_TRY(check_finite(in.h0, {m.state_rows, B, m.h_width}, "h0"));
     if (in.c0) RECUR_TRY(check_finite(in.c0, {m.state_rows, B, m.c_width}, "c0"));
   }

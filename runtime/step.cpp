@@ -44,15 +44,20 @@ Status State::set(const float* h, const float* c) {
   const int64_t B = impl_->batch;
   if (h) RECUR_TRY(check_finite(h, {m.state_rows, B, m.h_width}, "h"));
   if (c) RECUR_TRY(check_finite(c, {m.state_rows, B, m.c_width}, "c"));
-  if (h) {
-    std::copy(h, h + impl_->h.size(), impl_->h.begin());
-  } else {
-    std::fill(impl_->h.begin(), impl_->h.end(), 0.0f);
-  }
-  if (c) {
-    std::copy(c, c + impl_->c.size(), impl_->c.begin());
-  } else {
-    std::fill(impl_->c.begin(), impl_->c.end(), 0.0f);
+  // Like run() with h0/c0: each layer reads the leading columns of its own rows; padding
+  // columns and the c rows of non-lstm layers stay zero, as in run()'s h_n/c_n.
+  std::fill(impl_->h.begin(), impl_->h.end(), 0.0f);
+  std::fill(impl_->c.begin(), impl_->c.end(), 0.0f);
+  for (const PackedLayer& layer : m.layers) {
+    for (int d = 0; d < layer.dirs; ++d) {
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t row = (layer.state_row + d) * B + b;
+        if (h) std::copy(h + row * m.h_width, h + row * m.h_width + layer.Hout, impl_->h.data() + row * m.h_width);
+        if (c && layer.cell == CellType::lstm) {
+          std::copy(c + row * m.c_width, c + row * m.c_width + layer.H, impl_->c.data() + row * m.c_width);
+        }
+      }
+    }
   }
   return {};
 }

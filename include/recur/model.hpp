@@ -28,7 +28,11 @@ struct RunOptions {
   bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
 };
 
-// Views of caller-owned input arrays, fp32, row-major, dense.
+// Views of caller-owned input arrays, fp32, row-major, dense. In h0/c0 (and h_n/c_n) Hout and
+// H are the widest over the layers; a narrower layer uses the leading columns of its rows.
+// With lengths, a sequence of length L < T takes steps 0..L-1 only (a reverse direction runs
+// L-1..0): its outputs at steps >= L are zero (a head sees that zero vector) and its final
+// state is the one after its own last step (h0/c0 when L = 0).
 struct RunInput {
   const float* x = nullptr;      // (T, B, I), or (B, T, I) when batch_first
   int64_t seq_len = 0;           // T
@@ -92,7 +96,8 @@ class Model {
   Result<RunOutput> run(const RunInput& input, const RunOptions& options = {}) const;
 
   // Streaming: one time step for every stream in the state. x (B, I) -> y (B, output_size()).
-  // Needs a model without reverse or bidirectional layers. Does not allocate.
+  // Needs a model without reverse or bidirectional layers. Does not allocate. T steps equal
+  // one run() bit for bit; a last-step-only head is applied at every step.
   Result<State> new_state(int64_t batch) const;
   Status step(State& state, const float* x, float* y, const RunOptions& options = {}) const;
 

@@ -158,9 +158,9 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
   in.x = x;
   CHECK(recur_run(lstm, &in, NULL, y, y_count, NULL, 0, NULL, 0) == RECUR_OK);
 
-  CHECK(recur_state_new(lstm, B, &s) == RECUR_OK);
   CHECK(recur_state_new(gru, B, &sg) == RECUR_OK);
   CHECK_ERR(recur_state_new(lstm, 0, &s), RECUR_ERR_INVALID_ARGUMENT, "batch is 0");
+  CHECK(s == NULL);
   CHECK(recur_state_new(lstm, B, &s) == RECUR_OK);
   CHECK_ERR(recur_step(lstm, s, x, B * I + 1, y, B * O, NULL), RECUR_ERR_INVALID_ARGUMENT,
             "x_count");

@@ -42,7 +42,7 @@ inline Stepped step_all(const Model& m, const float* x, int64_t T, int64_t B,
     Status st = m.step(*s, x + t * B * I, out.y.data() + t * B * O, opt);
     REQUIRE_MESSAGE(st.ok(), st.to_string());
   }
-  const RunOutput probe = run_ok(m, RunInput{x, 1, B});  // only for the state sizes
+  const RunOutput probe = run_ok(m, RunInput{x, 1, B}, opt);  // only for the state sizes
   out.h.resize(probe.h_n.size());
   out.c.resize(probe.c_n.size());
   REQUIRE(s->get(out.h.data(), out.c.empty() ? nullptr : out.c.data()).ok());

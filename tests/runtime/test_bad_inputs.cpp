@@ -117,7 +117,7 @@ TEST_CASE("step and State reject bad arguments with specific errors") {
   check_err(make_model(ob).new_state(1).status(), Errc::unsupported, "forward-only");
 }
 
-TEST_CASE("load: invalid models, ISA choices") {
+TEST_CASE("load: invalid models and ISA choices") {
   ModelSpec spec = random_spec(SpecOptions{});
   spec.layers[0].weights[0].W.data[0] = std::nanf("");
   check_err(Model::from_spec(spec).status(), Errc::non_finite, "W");

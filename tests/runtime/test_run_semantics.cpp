@@ -119,7 +119,7 @@ TEST_CASE("lengths: each sequence behaves as if run alone for its own length") {
   }
 }
 
-TEST_CASE("bidirectional = [forward model, reverse model]; reverse = forward on reversed time") {
+TEST_CASE("bidirectional equals forward and reverse models side by side and reverse equals forward on reversed time") {
   for (CellType cell : {CellType::rnn, CellType::lstm, CellType::gru}) {
     CAPTURE(cell_name(cell));
     SpecOptions o = opts(cell, Direction::bidirectional, 1);
@@ -159,7 +159,7 @@ TEST_CASE("bidirectional = [forward model, reverse model]; reverse = forward on 
   }
 }
 
-TEST_CASE("head: padded steps see a zero input; last-step head reads step len-1") {
+TEST_CASE("head: padded steps see a zero input and the last-step head reads step len-1") {
   SpecOptions o = opts(CellType::gru, Direction::forward, 1);
   o.head_size = 3;
   const Model m = make_model(o);

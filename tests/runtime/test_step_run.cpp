@@ -71,7 +71,7 @@ TEST_CASE("step over T steps equals run bit for bit") {
   }
 }
 
-TEST_CASE("step: reset returns to the zero state; set/get round trip") {
+TEST_CASE("step: reset returns to the zero state and set/get round trip") {
   SpecOptions o;
   o.num_layers = 2;
   const Model m = make_model(o);
@@ -98,4 +98,79 @@ TEST_CASE("step: reset returns to the zero state; set/get round trip") {
   REQUIRE(m.step(*s, x.data(), y1.data()).ok());
   REQUIRE(m.step(*s2, x.data(), y2.data()).ok());
   require_same_bits(y1, y2);
+}
+
+TEST_CASE("mixed stack of lstm with projection then gru then rnn of different widths: step equals run") {
+  // Layers of different cells and widths: the state tensors are (3, B, 9) and (3, B, 7), each
+  // layer using the leading columns of its rows.
+  SpecOptions a;
+  a.cell = CellType::lstm;
+  a.hidden_size = 7;
+  a.proj_size = 3;
+  a.peepholes = true;
+  SpecOptions b;
+  b.cell = CellType::gru;
+  b.input_size = 3;
+  b.hidden_size = 5;
+  b.seed = 2;
+  SpecOptions c;
+  c.cell = CellType::rnn;
+  c.input_size = 5;
+  c.hidden_size = 9;
+  c.head_size = 2;
+  c.seed = 3;
+  ModelSpec spec = random_spec(a);
+  spec.layers.push_back(random_spec(b).layers[0]);
+  const ModelSpec sc = random_spec(c);
+  spec.layers.push_back(sc.layers[0]);
+  spec.head = sc.head;
+  Result<Model> m = Model::from_spec(spec);
+  REQUIRE_MESSAGE(m.ok(), m.status().to_string());
+  CHECK(m->num_state_rows() == 3);
+
+  const int64_t T = 6, B = 2;
+  const std::vector<float> x = random_values(static_cast<size_t>(T * B * 5), 4);
+  std::vector<float> h0 = random_values(static_cast<size_t>(3 * B * 9), 5, 0.5f);
+  std::vector<float> c0 = random_values(static_cast<size_t>(3 * B * 7), 6, 0.5f);
+  RunInput in{x.data(), T, B};
+  in.h0 = h0.data();
+  in.c0 = c0.data();
+  const RunOutput r = run_ok(*m, in);
+  CHECK(r.h_shape == std::vector<int64_t>{3, B, 9});
+  CHECK(r.c_shape == std::vector<int64_t>{3, B, 7});
+  // Columns beyond a layer's width are zero; c rows of non-lstm layers are zero.
+  for (int64_t b2 = 0; b2 < B; ++b2) {
+    for (int64_t k = 3; k < 9; ++k) CHECK(r.h_n[static_cast<size_t>((0 * B + b2) * 9 + k)] == 0.0f);
+    for (int64_t k = 5; k < 9; ++k) CHECK(r.h_n[static_cast<size_t>((1 * B + b2) * 9 + k)] == 0.0f);
+    for (int64_t k = 0; k < 7; ++k) {
+      CHECK(r.c_n[static_cast<size_t>((1 * B + b2) * 7 + k)] == 0.0f);
+      CHECK(r.c_n[static_cast<size_t>((2 * B + b2) * 7 + k)] == 0.0f);
+    }
+  }
+  const Stepped s = step_all(*m, x.data(), T, B, h0.data(), c0.data());
+  require_same_bits(r.y, s.y);
+  // State::set reads h0/c0 as run() does, so the final states agree in full (zero padding).
+  require_same_bits(r.h_n, s.h);
+  require_same_bits(r.c_n, s.c);
+}
+
+TEST_CASE("every ONNX activation streams: step equals run") {
+  const char* names[] = {"Sigmoid", "Tanh", "Relu", "HardSigmoid", "LeakyRelu", "ThresholdedRelu",
+                         "ScaledTanh", "Affine", "Elu", "Softsign", "Softplus"};
+  for (const char* name : names) {
+    CAPTURE(name);
+    Activation act;
+    REQUIRE(activation_with_defaults(name, act));
+    SpecOptions o;
+    o.cell = CellType::gru;
+    o.activations = {act, {"Tanh", 0, 0}};
+    o.num_layers = 2;
+    const Model m = make_model(o);
+    const int64_t T = 5, B = 2;
+    const std::vector<float> x = random_values(static_cast<size_t>(T * B * m.input_size()), 8, 2.0f);
+    const RunOutput r = run_ok(m, RunInput{x.data(), T, B});
+    const Stepped s = step_all(m, x.data(), T, B);
+    require_same_bits(r.y, s.y);
+    require_same_bits(r.h_n, s.h);
+  }
 }

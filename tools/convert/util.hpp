@@ -1,0 +1,63 @@
+// Small helpers shared by the importers: error construction, checked sizes, shape strings,
+// gate-block reordering (rows of a stacked gate matrix), file reading with a size cap.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "recur/spec.hpp"
+#include "recur/status.hpp"
+
+namespace recur::convert {
+
+inline constexpr uint64_t kMaxSourceBytes = 8ull << 30;  // refuse sources above 8 GiB
+
+inline std::string to_part(const std::string& s) { return s; }
+inline std::string to_part(const char* s) { return s; }
+inline std::string to_part(char c) { return std::string(1, c); }
+template <class T>
+std::string to_part(const T& v) { return std::to_string(v); }
+// cat("layer ", 3, ": ", name) -> "layer 3: name"
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  ((s += to_part(parts)), ...);
+  return s;
+}
+
+inline Status fail(Errc code, std::string message) { return Status(code, std::move(message)); }
+
+std::string shape_str(const std::vector<int64_t>& shape);
+
+// a * b into out; false on overflow or a negative operand.
+bool checked_mul(int64_t a, int64_t b, int64_t& out) noexcept;
+// Product of dims; false on overflow or a negative dim.
+bool checked_numel(const std::vector<int64_t>& shape, int64_t& out) noexcept;
+
+// Checks t has exactly `shape`; the message names `what`.
+Status expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what);
+
+// Rows [row0, row0 + rows) of a 2-D tensor (or elements of a 1-D one).
+Tensor slice_rows(const Tensor& t, int64_t row0, int64_t rows);
+// Columns [col0, col0 + cols) of a 2-D tensor.
+Tensor slice_cols(const Tensor& t, int64_t col0, int64_t cols);
+Tensor transpose2d(const Tensor& t);
+// Stack row blocks of 1-D/2-D tensors with equal trailing shape.
+Tensor concat_rows(const std::vector<Tensor>& parts);
+Tensor add(const Tensor& a, const Tensor& b);
+
+// Permute the G row blocks (each H rows) of a stacked gate tensor from the gate order `from`
+// into the order `to`, both strings of gate letters (e.g. "iofg" -> "ifgo").
+Tensor reorder_gates(const Tensor& t, int64_t H, const std::string& from, const std::string& to);
+
+Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes = kMaxSourceBytes);
+std::string file_stem(const std::string& path);
+std::string parent_dir(const std::string& path);  // "." when none
+
+// Fill in name/producer/source/source_hash, validate, and print-ready layer lines.
+Status finish_spec(ModelSpec& spec, const std::string& path, const std::string& name);
+std::string describe_layer(const RecurrentLayer& layer, size_t index);
+std::string describe_head(const DenseHead& head);
+
+}  // namespace recur::convert
