@@ -88,7 +88,11 @@ Status parse_predict(const std::string& body, int64_t input_size, PredictRequest
     if (b == 0) {
       T = static_cast<int64_t>(seq.size());
       if (T == 0) return bad("inputs[0] has no steps, expected T >= 1");
-      out.x.reserve(static_cast<size_t>(B * T * input_size));
+      // Every value takes at least 2 bytes of the body ("0,"): a bound on what a valid body
+      // holds that does not trust B or T (a ragged body could claim B*T*I far beyond it).
+      const size_t most = body.size() / 2 + 1;
+      const auto claimed = static_cast<double>(B) * static_cast<double>(T) * static_cast<double>(input_size);
+      out.x.reserve(claimed < static_cast<double>(most) ? static_cast<size_t>(claimed) : most);
     } else if (static_cast<int64_t>(seq.size()) != T) {
       return bad(name + " has " + std::to_string(seq.size()) + " steps, expected " +
                  std::to_string(T) + " like inputs[0] (pad and pass \"lengths\")");

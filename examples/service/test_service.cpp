@@ -422,6 +422,12 @@ TEST_CASE("bad requests get a 4xx with a JSON message and the server keeps servi
   const std::string row = "[0.1,0.2,0.3,0.4,0.5]";
   const std::string good_inputs = "[[" + row + "," + row + "]]";  // B=1, T=2, I=5
 
+  std::string ragged_many = "{\"inputs\": [[" + row;
+  for (int t = 1; t < 1000; ++t) ragged_many += "," + row;
+  ragged_many += "]";
+  for (int b = 0; b < 5000; ++b) ragged_many += ",[]";
+  ragged_many += "]}";
+
   struct Case {
     const char* what;
     std::string body;
@@ -441,6 +447,7 @@ TEST_CASE("bad requests get a 4xx with a JSON message and the server keeps servi
       {"rank 4", R"({"inputs": [[[[1, 2, 3, 4, 5]]]]})", 400},
       {"wrong input size", R"({"inputs": [[[1, 2, 3, 4]]]})", 400},
       {"ragged sequence lengths", "{\"inputs\": [[" + row + "," + row + "], [" + row + "]]}", 400},
+      {"ragged: a long first sequence, then many empty ones", ragged_many, 400},
       {"string NaN", R"({"inputs": [[[1, 2, "NaN", 4, 5]]]})", 400},
       {"string Infinity", R"({"inputs": [[[1, 2, "Infinity", 4, 5]]]})", 400},
       {"bare NaN literal", R"({"inputs": [[[1, 2, NaN, 4, 5]]]})", 400},
