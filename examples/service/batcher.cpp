@@ -133,7 +133,10 @@ MicroBatcher::Arrival MicroBatcher::announce() {
 
 PredictResult MicroBatcher::predict(const PredictRequest& request, Arrival& arrival) {
   PredictResult result;
-  Job job{&request, &result, std::chrono::steady_clock::now()};
+  Job job;
+  job.request = &request;
+  job.result = &result;
+  job.queued_at = std::chrono::steady_clock::now();
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_) {
@@ -152,7 +155,7 @@ PredictResult MicroBatcher::predict(const PredictRequest& request, Arrival& arri
   }
   arrival.end();  // notifies the workers
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return job.done; });
+  job.done_cv.wait(lock, [&] { return job.done; });
   return result;
 }
 
@@ -212,12 +215,21 @@ void MicroBatcher::work() {
       requests.push_back(j->request);
       results.push_back(j->result);
     }
-    run_group(model_, requests, results, options_.run_threads);
+    try {
+      run_group(model_, requests, results, options_.run_threads);
+    } catch (const std::exception& e) {  // allocation of the stacked buffers
+      for (PredictResult* r : results) {
+        r->http_status = 503;
+        r->error = std::string("could not run the batch: ") + e.what();
+      }
+    }
     metrics_.record_batch(sequences, static_cast<int64_t>(group.size()));
 
     lock.lock();
-    for (Job* j : group) j->done = true;
-    done_cv_.notify_all();
+    for (Job* j : group) {
+      j->done = true;
+      j->done_cv.notify_one();  // under the lock: the job lives on its submitter's stack
+    }
   }
 }
 

@@ -77,10 +77,11 @@ class MicroBatcher {
 
  private:
   struct Job {
-    const PredictRequest* request;
-    PredictResult* result;
+    const PredictRequest* request = nullptr;
+    PredictResult* result = nullptr;
     std::chrono::steady_clock::time_point queued_at;
     bool done = false;
+    std::condition_variable done_cv;  // its submitter waits here (no herd of wake-ups)
   };
   void work();
 
@@ -90,7 +91,6 @@ class MicroBatcher {
 
   std::mutex mu_;
   std::condition_variable work_cv_;  // workers: a job was queued, an arrival ended, or stop
-  std::condition_variable done_cv_;  // submitters: a batch finished
   std::deque<Job*> queue_;           // oldest first
   int64_t queued_sequences_ = 0;
   int64_t announced_ = 0;
