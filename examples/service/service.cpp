@@ -130,6 +130,9 @@ struct Service::Impl {
         send_error(res, 500, std::string("internal error: ") + ex.what());
       }
       metrics.record_latency(e, Clock::now() - t0);
+      // Counted here, before the response is written, so a client that has its answer sees
+      // it in /metrics. httplib turns an unset status (-1) into 200.
+      metrics.record_request(e, res.status == -1 ? 200 : res.status);
     };
   }
 
@@ -154,20 +157,16 @@ struct Service::Impl {
     server.Get("/healthz", timed(Endpoint::healthz, &Impl::healthz));
     server.Get("/metrics", timed(Endpoint::metrics, &Impl::get_metrics));
     // The right path with the wrong method.
-    auto not_allowed = [](const char* allowed) {
-      return [allowed](const httplib::Request& req, httplib::Response& res) {
-        res.set_header("Allow", allowed);
-        send_error(res, 405, req.method + " " + req.path + " is not allowed; use " + allowed);
-      };
-    };
-    server.Get("/v1/predict", not_allowed("POST"));
-    server.Get(R"(/v1/streams/([^/]+)/step)", not_allowed("POST"));
-    server.Post("/healthz", not_allowed("GET"));
-    server.Post("/metrics", not_allowed("GET"));
+    server.Get("/v1/predict", timed(Endpoint::other, &Impl::post_only));
+    server.Get(R"(/v1/streams/([^/]+)/step)", timed(Endpoint::other, &Impl::post_only));
+    server.Post("/healthz", timed(Endpoint::other, &Impl::get_only));
+    server.Post("/metrics", timed(Endpoint::other, &Impl::get_only));
 
-    // Any 4xx/5xx without a body yet (unknown route, body too large, unreadable request).
+    // Any 4xx/5xx that no handler answered (unknown route, body too large, unreadable
+    // request): a JSON body, and counted (handlers count their own responses).
     server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
+      metrics.record_request(classify(req), res.status);
       std::string message = std::to_string(res.status) + " " + reason(res.status);
       if (res.status == 404) message = "no such endpoint: " + req.method + " " + req.path;
       if (res.status == 413) {
@@ -175,10 +174,16 @@ struct Service::Impl {
       }
       res.set_content(error_json(message), kJson);
     });
-    // Called once per response, whichever path produced it.
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      metrics.record_request(classify(req), res.status);
-    });
+  }
+
+  // The right path with the wrong method.
+  void post_only(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "POST");
+    send_error(res, 405, req.method + " " + req.path + " is not allowed; use POST");
+  }
+  void get_only(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "GET");
+    send_error(res, 405, req.method + " " + req.path + " is not allowed; use GET");
   }
 
   void predict(const httplib::Request& req, httplib::Response& res) {
