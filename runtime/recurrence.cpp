@@ -88,7 +88,8 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
       const kernels::RnnCellParams p{w.f, layer.clip};
       parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
-          if (active[b]) k.rnn_cell(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
+          if (!active[b]) continue;
+          k.rnn_cell(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
         }
       });
       break;
@@ -109,7 +110,8 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
         kernels::LstmCellParams pj = p;
         pj.P = w.P.empty() ? nullptr : w.P.data() + j0;
         for (int64_t b = 0; b < B; ++b) {
-          if (active[b]) k.lstm_cell(pj, j1 - j0, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
+          if (!active[b]) continue;
+          k.lstm_cell(pj, j1 - j0, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
         }
       });
       if (project) {
@@ -134,7 +136,8 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
         float* rh = s.rh.data();  // (B, H)
         parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
           for (int64_t b = 0; b < B; ++b) {
-            if (active[b]) k.gru_reset(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
+            if (!active[b]) continue;
+            k.gru_reset(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
           }
         });
         gemm_by_columns(k, threads, B, H, H, rh, H, w.R.data() + zr, gw, w.Rb.data() + zr,
@@ -142,7 +145,9 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
       }
       parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
-          if (active[b]) k.gru_cell(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, h_next + b * Hout + j0);
+          if (!active[b]) continue;
+          k.gru_cell(p, j1 - j0, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0,
+                     h_next + b * Hout + j0);
         }
       });
       break;
@@ -151,7 +156,8 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
 
   // Rows that do not take this step keep their state.
   for (int64_t b = 0; b < B; ++b) {
-    if (!active[b]) std::memcpy(h_next + b * Hout, h + b * ldh, sizeof(float) * static_cast<size_t>(Hout));
+    if (active[b]) continue;
+    std::memcpy(h_next + b * Hout, h + b * ldh, sizeof(float) * static_cast<size_t>(Hout));
   }
 }
 

@@ -52,9 +52,13 @@ Status State::set(const float* h, const float* c) {
     for (int d = 0; d < layer.dirs; ++d) {
       for (int64_t b = 0; b < B; ++b) {
         const int64_t row = (layer.state_row + d) * B + b;
-        if (h) std::copy(h + row * m.h_width, h + row * m.h_width + layer.Hout, impl_->h.data() + row * m.h_width);
+        if (h) {
+          std::copy(h + row * m.h_width, h + row * m.h_width + layer.Hout,
+                    impl_->h.data() + row * m.h_width);
+        }
         if (c && layer.cell == CellType::lstm) {
-          std::copy(c + row * m.c_width, c + row * m.c_width + layer.H, impl_->c.data() + row * m.c_width);
+          std::copy(c + row * m.c_width, c + row * m.c_width + layer.H,
+                    impl_->c.data() + row * m.c_width);
         }
       }
     }

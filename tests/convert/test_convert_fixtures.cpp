@@ -154,3 +154,44 @@ TEST_CASE("convert: state_dict inference is reported, explicit options are check
 }
 
 }  // namespace recur::test
+
+namespace recur::test {
+
+// The self-check is only worth something if it notices a wrong gate order: swap two gate blocks
+// of a converted ONNX LSTM (i <-> f) and the runtime no longer matches the source reference.
+TEST_CASE("convert self-check: a wrong gate reordering is caught by the source reference") {
+  const std::string dir = kConvertFixtures + "/onnx_lstm_2l_bidir_head";
+  auto conv = convert::convert_file(dir + "/model.onnx");
+  REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
+  const int64_t T = 4, B = 2, I = conv->spec.input_size();
+  std::vector<float> x(static_cast<size_t>(T * B * I));
+  for (size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(std::sin(0.7 * double(k)));
+  auto ref = conv->reference(std::vector<double>(x.begin(), x.end()), T, B);
+  REQUIRE(ref.ok());
+  auto run = [&](const ModelSpec& spec) {
+    auto model = Model::from_spec(spec);
+    REQUIRE_MESSAGE(model.ok(), model.status().to_string());
+    RunInput in;
+    in.x = x.data();
+    in.seq_len = T;
+    in.batch = B;
+    auto out = model->run(in);
+    REQUIRE(out.ok());
+    return std::vector<double>(out->y.begin(), out->y.end());
+  };
+  auto as_float = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
+  double max_abs = 0;
+  CHECK(count_mismatches(run(conv->spec), as_float(*ref), max_abs) == 0);
+
+  ModelSpec wrong = conv->spec;
+  DirectionWeights& w = wrong.layers[0].weights[0];
+  const int64_t H = wrong.layers[0].hidden_size;
+  for (Tensor* t : {&w.W, &w.R, &w.Wb, &w.Rb}) {
+    const int64_t width = t->shape.size() == 2 ? t->shape[1] : 1;
+    std::swap_ranges(t->data.begin(), t->data.begin() + H * width, t->data.begin() + H * width);  // i <-> f
+  }
+  CHECK(count_mismatches(run(wrong), as_float(*ref), max_abs) > 0);
+  CHECK(max_abs > 1e-3);
+}
+
+}  // namespace recur::test

@@ -30,6 +30,7 @@ const HostileCase kCases[] = {
     {"pt_pickled_module.pt", Errc::unsupported, "'__main__.Net' is not allowed"},
     {"pt_unknown_opcode.pt", Errc::bad_metadata, "opcode 0x69 is not allowed"},
     {"pt_pickle_truncated.pt", Errc::truncated, "before STOP"},
+    {"pt_deep_nesting.pt", Errc::bad_metadata, "nested too deeply"},
     {"pt_no_data_pkl.pt", Errc::bad_metadata, "data.pkl"},
     {"pt_list_not_dict.pt", Errc::unsupported, "state_dict"},
     {"pt_storage_short.pt", Errc::bad_tensor, "storage '0' holds 8 bytes"},
@@ -43,6 +44,7 @@ const HostileCase kCases[] = {
     {"st_unknown_dtype.safetensors", Errc::bad_tensor, "unknown dtype 'F8_E4M3'"},
     {"st_wrong_weight_shape.safetensors", Errc::invalid_model, "weight_ih_l0"},
     {"st_nan_weight.safetensors", Errc::non_finite, "non-finite"},
+    {"st_extra_tensor.safetensors", Errc::unsupported, "embed.weight"},
     // ONNX
     {"onnx_garbage.onnx", Errc::bad_metadata, "not a valid ONNX protobuf"},
     {"onnx_missing_initializer.onnx", Errc::invalid_model, "W 'W' is neither an initializer nor a Constant"},
@@ -60,6 +62,8 @@ const HostileCase kCases[] = {
     {"keras_no_weights.keras", Errc::bad_metadata, "model.weights.h5"},
     {"keras_go_backwards.keras", Errc::unsupported, "go_backwards"},
     {"keras_unsupported_layer.keras", Errc::unsupported, "'Conv1D'"},
+    {"keras_bidir_last_step.keras", Errc::unsupported, "return_sequences=False"},
+    {"keras_config_wrong_types.keras", Errc::bad_metadata, "malformed source"},
     {"h5_wrong_kernel_shape.h5", Errc::invalid_model, "kernel has shape (6, 28), expected (5, 28)"},
     {"h5_no_model_config.h5", Errc::bad_metadata, "model_config"},
 };

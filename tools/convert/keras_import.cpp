@@ -24,6 +24,7 @@ namespace recur::convert {
 namespace {
 
 using json = nlohmann::json;
+constexpr int64_t kMaxDatasetElements = int64_t(1) << 28;  // 1 GiB of fp32 per weight tensor
 
 // ---- HDF5 access -------------------------------------------------------------------------------
 struct H5Handle {
@@ -99,7 +100,7 @@ class H5File {
       return fail(Errc::invalid_model, cat(label_, ": weight '", path, "' has shape ", shape_str(t.shape),
                                            ", expected rank ", rank));
     int64_t numel = 0;
-    if (!checked_numel(t.shape, numel) || numel > (int64_t(1) << 34))
+    if (!checked_numel(t.shape, numel) || numel > kMaxDatasetElements)
       return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' is too large"));
     t.data.resize(static_cast<size_t>(numel));
     if (numel && H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
@@ -573,7 +574,7 @@ Result<std::vector<uint8_t>> zip_entry(zip_t* z, const char* entry, const std::s
 
 }  // namespace
 
-Result<Conversion> convert_keras(const std::string& path, const ConvertOptions& options) {
+static Result<Conversion> convert_keras_unguarded(const std::string& path, const ConvertOptions& options) {
   unsigned char magic[8] = {0};
   {
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -619,6 +620,10 @@ Result<Conversion> convert_keras(const std::string& path, const ConvertOptions& 
   auto r = builder.build(cfg);
   if (r.ok()) r->format = SourceFormat::keras_h5;
   return r;
+}
+
+Result<Conversion> convert_keras(const std::string& path, const ConvertOptions& options) {
+  return guarded(path, [&] { return convert_keras_unguarded(path, options); });
 }
 
 }  // namespace recur::convert

@@ -74,7 +74,7 @@ class OnnxImporter {
   OnnxImporter(std::string path, const ConvertOptions& options) : path_(std::move(path)), options_(options) {}
 
   Result<Conversion> run() {
-    auto bytes = read_file_bytes(path_, 2ull << 30);
+    auto bytes = read_file_bytes(path_, (2ull << 30) - 1);  // protobuf's limit
     if (!bytes.ok()) return bytes.status();
     if (!model_.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())))
       return fail(Errc::bad_metadata, cat(path_, ": not a valid ONNX protobuf (parse failed)"));
@@ -228,7 +228,7 @@ class OnnxImporter {
     }
     int64_t nbytes = 0;
     if (!checked_mul(numel, elem, nbytes)) return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' is too large"));
-    c.v.resize(static_cast<size_t>(numel));
+    // The bytes must be there before anything is allocated for them.
     std::vector<uint8_t> ext;
     const uint8_t* raw = nullptr;
     if (t.data_location() == onnx::TensorProto::EXTERNAL) {
@@ -243,6 +243,7 @@ class OnnxImporter {
       raw = reinterpret_cast<const uint8_t*>(t.raw_data().data());
     }
     if (raw) {
+      c.v.resize(static_cast<size_t>(numel));
       for (int64_t k = 0; k < numel; ++k) {
         const uint8_t* p = raw + k * elem;
         switch (c.type) {
@@ -264,6 +265,7 @@ class OnnxImporter {
       if (static_cast<int64_t>(field.size()) != numel)
         return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' holds ", field.size(), " values, its shape ",
                                           shape_str(c.dims), " needs ", numel));
+      c.v.resize(static_cast<size_t>(numel));
       for (int64_t k = 0; k < numel; ++k) c.v[k] = double(field[static_cast<int>(k)]);
       return Status::Ok();
     };
@@ -963,8 +965,10 @@ class OnnxImporter {
 }  // namespace
 
 Result<Conversion> convert_onnx(const std::string& path, const ConvertOptions& options) {
-  OnnxImporter importer(path, options);
-  return importer.run();
+  return guarded(path, [&] {
+    OnnxImporter importer(path, options);
+    return importer.run();
+  });
 }
 
 }  // namespace recur::convert

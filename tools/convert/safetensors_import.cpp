@@ -19,7 +19,7 @@ namespace {
 constexpr uint64_t kMaxHeader = 100ull << 20;
 }
 
-Result<Conversion> convert_safetensors(const std::string& path, const ConvertOptions& options) {
+static Result<Conversion> convert_safetensors_unguarded(const std::string& path, const ConvertOptions& options) {
   auto file = read_file_bytes(path);
   if (!file.ok()) return file.status();
   const std::vector<uint8_t>& b = *file;
@@ -101,6 +101,10 @@ Result<Conversion> convert_safetensors(const std::string& path, const ConvertOpt
   auto result = convert_state_dict(sd, path, SourceFormat::safetensors, options);
   if (!result.ok()) return Status(result.status()).with_context(path);
   return result;
+}
+
+Result<Conversion> convert_safetensors(const std::string& path, const ConvertOptions& options) {
+  return guarded(path, [&] { return convert_safetensors_unguarded(path, options); });
 }
 
 }  // namespace recur::convert

@@ -234,6 +234,7 @@ Result<Conversion> convert_state_dict(const StateDict& sd, const std::string& pa
     CellType cell = cell_from_arch(arch.arch);
     int64_t width = 0;
     for (int k = 0; k < layers; ++k) {
+      if (options.progress) options.progress(cat("layer ", k + 1, " of ", layers));
       RecurrentLayer layer;
       NativeLayer nl;
       layer.direction = bidir ? Direction::bidirectional : Direction::forward;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,19 @@ Tensor reorder_gates(const Tensor& t, int64_t H, const std::string& from, const 
 Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes = kMaxSourceBytes);
 std::string file_stem(const std::string& path);
 std::string parent_dir(const std::string& path);  // "." when none
+
+// Runs an importer, turning any exception from a library underneath (nlohmann::json type
+// errors on odd configs, std::bad_alloc on absurd sizes) into a Status: nothing escapes.
+template <class Fn>
+auto guarded(const std::string& path, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return fail(Errc::out_of_memory, path + ": out of memory while reading the source");
+  } catch (const std::exception& e) {
+    return fail(Errc::bad_metadata, path + ": malformed source: " + e.what());
+  }
+}
 
 // Fill in name/producer/source/source_hash, validate, and print-ready layer lines.
 Status finish_spec(ModelSpec& spec, const std::string& path, const std::string& name);

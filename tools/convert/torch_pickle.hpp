@@ -1,0 +1,41 @@
+// The restricted unpickler for PyTorch's data.pkl (torch.save zip format): it knows only the
+// opcodes and globals a state_dict needs — collections.OrderedDict, torch._utils.
+// _rebuild_tensor_v2 / _rebuild_parameter and torch.*Storage persistent ids — and refuses
+// anything else with the global's name (os.system, builtins.eval, __main__.Net, ...). Nothing
+// is ever called: REDUCE only builds the three known shapes of value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "recur/status.hpp"
+
+namespace recur::convert {
+
+struct StorageType {
+  const char* global;  // e.g. "torch.FloatStorage"
+  const char* dtype;   // e.g. "float32"
+  int bytes;           // element size
+  bool is_float;
+};
+// nullptr when `global` is not a storage type this reader knows.
+const StorageType* storage_type(const std::string& global);
+
+// One state_dict entry: a strided view into storage data/<key> of the archive.
+struct PickledTensor {
+  std::string name;
+  const StorageType* type = nullptr;
+  std::string key;             // storage file data/<key>
+  int64_t storage_numel = 0;   // elements in the storage
+  int64_t offset = 0;          // view offset, elements
+  std::vector<int64_t> size, stride;
+};
+
+// Decodes data.pkl holding a state_dict ({name: tensor}); `name` prefixes error messages.
+// Errors: unsupported (a global or callable outside the allow-list, not a dict of tensors),
+// bad_metadata (an opcode outside the allow-list, malformed stack), truncated.
+Result<std::vector<PickledTensor>> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name);
+
+}  // namespace recur::convert
