@@ -23,7 +23,7 @@ echo "== asan: ctest (every test under ASan+UBSan, and the canaries)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --preset asan -j"$jobs" --label-exclude no-asan
 
-build tsan "recur_tests tsan_canary" -DRECUR_SANITIZER_CANARY=ON
+build tsan "recur_tests recur_service_tests tsan_canary" -DRECUR_SANITIZER_CANARY=ON
 echo "== tsan: ctest (concurrency tests and the canary)"
 TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j"$jobs" -L "concurrency|canary"
 
