@@ -398,6 +398,9 @@ class OnnxImporter {
   Result<std::vector<int64_t>> int_list(const onnx::NodeProto& n, int input, const std::string& attr_name) {
     std::vector<int64_t> out;
     if (n.input_size() > input && !n.input(input).empty()) {
+      if (!is_const(n.input(input)))
+        return node_error(n, Errc::unsupported, cat("input ", input, " '", n.input(input),
+                                                    "' is computed by the graph; recur needs it to be a constant"));
       auto c = get_const(n.input(input), cat("input ", input));
       if (!c.ok()) return node_error(n, c.status().code(), c.status().message());
       for (double v : c->v) out.push_back(static_cast<int64_t>(v));
