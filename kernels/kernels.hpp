@@ -8,6 +8,8 @@
 
 namespace recur::kernels {
 
+struct RecurrentKernels;  // kernels/recurrent.hpp: packed gate panels and fused steps
+
 // ONNX activation functions (onnx/docs/Operators.md, RNN/LSTM/GRU "activations").
 enum class ActKind : uint8_t {
   sigmoid,           // 1 / (1 + e^-x)
@@ -103,10 +105,17 @@ struct KernelTable {
   GruResetFn gru_reset;
   GruCellFn gru_cell;
   SoftmaxFn softmax;
+  // The fused recurrent kernels of this ISA (kernels/recurrent.hpp), or null: layers they cover
+  // are packed into gate panels instead of the layout of `pack`.
+  const RecurrentKernels* fast = nullptr;
 };
 
 // The plain-loop kernels: the reference every faster kernel is tested against.
 const KernelTable& ref_kernels() noexcept;
+// The reference table plus the fused recurrent kernels of one ISA (kernels/kernel_tables.cpp).
+const KernelTable& avx512_kernels() noexcept;
+const KernelTable& avx2_kernels() noexcept;
+const KernelTable& scalar_kernels() noexcept;
 
 // The _ref kernels by name (kernels/*_ref.cpp).
 void pack_kn_f32_ref(int64_t N, int64_t K, const float* W, float* out);

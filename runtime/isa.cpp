@@ -82,9 +82,13 @@ Result<Isa> choose_isa(Isa requested) {
 }
 
 const kernels::KernelTable& kernels_for(Isa isa) noexcept {
-  // Only the reference kernels exist so far; the AVX tables plug in here.
-  (void)isa;
-  return kernels::ref_kernels();
+  switch (isa) {
+    case Isa::avx512: return kernels::avx512_kernels();
+    case Isa::avx2: return kernels::avx2_kernels();
+    case Isa::scalar: return kernels::scalar_kernels();
+    case Isa::best: break;
+  }
+  return kernels_for(detect_isa());
 }
 
 }  // namespace recur

@@ -1,9 +1,13 @@
 // Model: load (read + validate), pack the weights for the chosen kernels, drop the originals.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <new>
 #include <string>
 
 #include "recur/format.hpp"
+#include "runtime/fast_recurrence.hpp"
 #include "runtime/isa.hpp"
 #include "runtime/model_impl.hpp"
 
@@ -49,7 +53,10 @@ std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
 }
 
 // Validates the spec, chooses the ISA and fills `m` with the packed model.
-Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
+// `owned`: the caller's own copy of `spec` (load), moved into m.spec instead of copying the
+// weights only to drop them.
+Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
+             ModelSpec* owned = nullptr) {
   RECUR_TRY(validate(spec, options.check_finite));
   Result<Isa> isa = choose_isa(options.isa);
   if (!isa) return isa.status();
@@ -73,18 +80,32 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) 
     p.linear_before_reset = layer.linear_before_reset;
     p.state_row = row;
     for (int d = 0; d < p.dirs; ++d) {
-      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
       PackedDirection pd;
+      pd.f = layer_activation(layer, d, 0);
+      if (activation_count(layer.cell) > 1) pd.g = layer_activation(layer, d, 1);
+      if (activation_count(layer.cell) > 2) pd.h = layer_activation(layer, d, 2);
+      p.dir.push_back(std::move(pd));
+    }
+    // Layers the fused kernels cover are packed into gate panels (runtime/fast_recurrence.hpp).
+    p.fast = fast_path_applies(*m.k, layer, p.dir);
+    if (const char* v = std::getenv("RECUR_VERBOSE"); v && std::strcmp(v, "1") == 0) {
+      std::fprintf(stderr, "recur: layer %zu (%s, H=%lld): %s\n", m.layers.size(), cell_name(layer.cell),
+                   static_cast<long long>(layer.hidden_size),
+                   p.fast ? "fused gate-panel kernels" : "reference kernels (options outside the fused path)");
+    }
+    for (int d = 0; d < p.dirs; ++d) {
+      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
+      PackedDirection& pd = p.dir[static_cast<size_t>(d)];
+      if (p.fast) {
+        pack_fast(*m.k->fast, layer, w, pd);
+        continue;
+      }
       pd.W = pack(*m.k, w.W);
       pd.R = pack(*m.k, w.R);
       pd.Wb = w.Wb.data;
       pd.Rb = w.Rb.data;
       pd.P = w.P.data;
       if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
-      pd.f = layer_activation(layer, d, 0);
-      if (activation_count(layer.cell) > 1) pd.g = layer_activation(layer, d, 1);
-      if (activation_count(layer.cell) > 2) pd.h = layer_activation(layer, d, 2);
-      p.dir.push_back(std::move(pd));
     }
     row += p.dirs;
     m.h_width = std::max(m.h_width, p.Hout);
@@ -109,7 +130,11 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) 
   }
 
   // Keep the attributes, drop the weights (they live packed above).
-  m.spec = spec;
+  if (owned) {
+    m.spec = std::move(*owned);
+  } else {
+    m.spec = spec;
+  }
   for (RecurrentLayer& layer : m.spec.layers) {
     for (DirectionWeights& w : layer.weights) w = DirectionWeights{};
   }
@@ -143,11 +168,13 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     read.verify_checksum = options.verify_checksum;
     Result<ModelFile> file = read_model(path, read);
     if (!file) return file.status();
-    Result<Model> model = from_spec(file->spec, options);
-    if (!model) {
-      Status s = model.status();
-      return s.with_context(path);
-    }
+    LoadOptions checked = options;
+    checked.check_finite = false;  // read_model has already checked every weight (load time)
+    auto impl = std::make_shared<Impl>();
+    Status built = build(file->spec, checked, *impl, &file->spec);
+    if (!built.ok()) return built.with_context(path);
+    Model model;
+    model.impl_ = std::move(impl);
     return model;
   } catch (const std::bad_alloc&) {
     return Status(Errc::out_of_memory, path + ": out of memory while loading");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/kernels.hpp"
+#include "kernels/recurrent.hpp"
 #include "recur/model.hpp"
 
 namespace recur {
@@ -19,6 +20,11 @@ struct PackedDirection {
   std::vector<float> P;    // (3*H) peepholes i, f, o; empty without peepholes
   std::vector<float> Wp;   // (Hout, H) packed projection; empty without proj_size
   kernels::Act f, g, h;    // activations of this direction (h: lstm only)
+  // Fast path (PackedLayer::fast): gate panels for kernels.fast instead of W and R above.
+  kernels::AlignedFloats Wf;   // W (G*H, I) as panels
+  kernels::AlignedFloats Rf;   // R (G*H, H) as panels; gru without lbr: the z, r rows only
+  kernels::AlignedFloats Rnf;  // gru without lbr: R_n (H, H) as panels
+  std::vector<float> bias;     // (G*H) Wb + Rb (gru with lbr: Rb_n is kept apart in Rb)
 };
 
 struct PackedLayer {
@@ -33,6 +39,7 @@ struct PackedLayer {
   bool input_forget = false;
   bool linear_before_reset = false;
   int64_t state_row = 0;   // first row of this layer in h0/h_n/c0/c_n
+  bool fast = false;       // runs on the fused kernels (runtime/fast_recurrence.hpp)
   std::vector<PackedDirection> dir;
 
   int64_t gate_width() const { return G * H; }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtime/check_input.hpp"
+#include "runtime/fast_recurrence.hpp"
 #include "runtime/model_impl.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/recurrence.hpp"
@@ -95,7 +96,10 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
 
   StepScratch scratch;
   scratch.size_for(m, B);
-  std::vector<float> gx(sz(T * B * m.max_gate_width));  // (T*B, G*H) one direction's W x + Wb
+  // (T*B, G*H) one direction's W x + Wb, for the layers on the reference path only.
+  const bool any_reference = std::any_of(m.layers.begin(), m.layers.end(),
+                                         [](const PackedLayer& l) { return !l.fast; });
+  std::vector<float> gx(any_reference ? sz(T * B * m.max_gate_width) : 0);
   std::vector<float> h(sz(B * m.max_hout));              // (B, Hout) state during the loop
   std::vector<float> c(sz(B * m.max_hidden));            // (B, H)    lstm cell state
   std::vector<float> layer_out;                          // (T*B, D*Hout)
@@ -107,6 +111,29 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
     const int64_t Hout = layer.Hout, H = layer.H, gw = layer.gate_width();
     const int64_t width = layer.width();
     layer_out.assign(sz(T * B * width), 0.0f);  // padded steps stay zero
+    if (layer.fast) {
+      // Fused kernels: every direction of the layer (runtime/fast_recurrence.hpp).
+      FastLayerIO io;
+      io.T = T;
+      io.B = B;
+      io.batch_first = in.batch_first;
+      io.len = len.data();
+      io.steps = steps;
+      io.x = x;
+      io.x_width = x_width;
+      io.h0 = in.h0;
+      io.h_width = m.h_width;
+      io.c0 = in.c0;
+      io.c_width = m.c_width;
+      io.y = layer_out.data();
+      io.h_n = out.h_n.data();
+      io.c_n = out.c_n.empty() ? nullptr : out.c_n.data();
+      run_fast_layer(m, layer, io, threads);
+      layer_in.swap(layer_out);
+      x = layer_in.data();
+      x_width = width;
+      continue;
+    }
     for (int d = 0; d < layer.dirs; ++d) {
       input_projection(m, layer, d, T * B, x, x_width, gx.data(), threads);
 

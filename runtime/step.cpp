@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtime/check_input.hpp"
+#include "runtime/fast_recurrence.hpp"
 #include "runtime/model_impl.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/recurrence.hpp"
@@ -140,11 +141,15 @@ Status Model::step(State& state, const float* x, float* y, const RunOptions& opt
   for (const PackedLayer& layer : m.layers) {
     const int64_t Hout = layer.Hout, gw = layer.gate_width();
     const int64_t row = layer.state_row;  // one direction
-    input_projection(m, layer, 0, B, in, in_width, s.gx.data(), threads);
-    for (int64_t b = 0; b < B; ++b) scratch.gx_rows[static_cast<size_t>(b)] = s.gx.data() + b * gw;
     float* h = s.h.data() + row * B * m.h_width;            // (B, Hout), ld h_width
     float* c = s.c.empty() ? nullptr : s.c.data() + row * B * m.c_width;  // (B, H), ld c_width
-    advance(m, layer, 0, h, m.h_width, c, m.c_width, scratch, threads);
+    if (layer.fast) {
+      step_fast_layer(m, layer, B, in, in_width, s.gx.data(), h, m.h_width, c, m.c_width, scratch, threads);
+    } else {
+      input_projection(m, layer, 0, B, in, in_width, s.gx.data(), threads);
+      for (int64_t b = 0; b < B; ++b) scratch.gx_rows[static_cast<size_t>(b)] = s.gx.data() + b * gw;
+      advance(m, layer, 0, h, m.h_width, c, m.c_width, scratch, threads);
+    }
     for (int64_t b = 0; b < B; ++b) {
       const float* hb = scratch.h_next.data() + b * Hout;
       std::memcpy(h + b * m.h_width, hb, sizeof(float) * static_cast<size_t>(Hout));

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Runs recur_bench (recur vs oneDNN, same process, same threads) and writes BENCHMARKS.md:
+# time per sequence, GFLOP/s, % of FMA peak and the recur/oneDNN speed ratio per shape, with
+# the machine and the date. Each benchmark is repeated; the table keeps the fastest repetition
+# (the least disturbed by other processes on a shared machine).
+#
+#   bench/report.sh [--quick] [--build DIR] [--out FILE] [--reps N] [--min-time SECONDS]
+#                   [--filter REGEX]
+#   --quick: LSTM (8,64,50) (256,256,100) (512,512,100) (1024,1024,50), B in {1, 64}, GRU/RNN
+#            at 512, threads 1 and 2 (a few minutes); default: every standard shape, B 1/4/16/64.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="$root/build/release"
+out="$root/BENCHMARKS.md"
+quick=""
+reps=3
+min_time=""
+filter=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick="--quick"; shift ;;
+    --build) build="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --min-time) min_time="$2"; shift 2 ;;
+    --filter) filter="$2"; shift 2 ;;
+    *) echo "report.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+[[ -z "$min_time" ]] && min_time=$([[ -n "$quick" ]] && echo 0.1 || echo 0.3)
+
+bench="$build/bench/recur_bench"
+if [[ ! -x "$bench" ]]; then
+  echo "report.sh: $bench not found; build first: cmake --build --preset release -j2" >&2
+  exit 1
+fi
+json="$(mktemp --suffix=.json)"
+trap 'rm -f "$json"' EXIT
+args=($quick --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json
+      --benchmark_min_time="$min_time" --benchmark_repetitions="$reps")
+[[ -n "$filter" ]] && args+=(--benchmark_filter="$filter")
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "report.sh: $bench ${args[*]}" >&2
+"$bench" "${args[@]}" > /dev/null
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+cores="$(nproc)"
+flags="$(grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+command="bench/report.sh $quick --reps $reps --min-time $min_time${filter:+ --filter '$filter'}"
+
+python3 - "$json" "$out" "$cpu" "$cores" "$flags" "$command" "$load_before" "$load_after" <<'PY'
+import json, sys, datetime, re
+path, out, cpu, cores, flags, command, load_before, load_after = sys.argv[1:9]
+data = json.load(open(path))
+PEAK_PER_CORE = 228.0  # GFLOP/s fp32 FMA peak per core measured on this machine (DESIGN.md §4)
+
+best = {}  # run_name -> (real_time in us, counters, label)
+cpu_best = {}  # run_name -> CPU time of the whole process (all threads) in us
+for b in data["benchmarks"]:
+    if b.get("run_type") == "aggregate" or b.get("error_occurred"):
+        continue
+    name = b["run_name"].replace("/process_time", "").replace("/real_time", "")
+    unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+    t = b["real_time"] * unit
+    if name not in best or t < best[name][0]:
+        best[name] = (t, b, b.get("label", ""))
+    c = b["cpu_time"] * unit
+    if name not in cpu_best or c < cpu_best[name]:
+        cpu_best[name] = c
+
+def fmt_time(us):
+    return f"{us/1000:.3f} ms" if us >= 1000 else f"{us:.1f} µs"
+
+rows, ratios = [], {}
+pat = re.compile(r"^(\w+)/(onednn|recur)/I:(\d+)/H:(\d+)/T:(\d+)/B:(\d+)/threads:(\d+)$")
+keys = []
+for name in best:
+    m = pat.match(name)
+    if m and m.group(2) == "recur":
+        keys.append((m.group(1), int(m.group(3)), int(m.group(4)), int(m.group(5)), int(m.group(6)), int(m.group(7))))
+order = {"lstm": 0, "gru": 1, "rnn": 2}
+keys.sort(key=lambda k: (order.get(k[0], 9), k[2], k[1], -k[3], k[4], k[5]))
+
+lines = []
+lines.append("# Benchmarks: recur vs oneDNN")
+lines.append("")
+lines.append(f"Measured {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')} on {cpu} ({cores} CPUs; {flags.strip()}),")
+lines.append(f"load average {load_before} before and {load_after} after the run (a shared machine: other")
+lines.append("jobs were running; each row is the fastest of the repetitions).")
+lines.append("")
+lines.append(f"Command: `{command}` (build: `cmake --preset release && cmake --build --preset release -j2`);")
+lines.append(f"recur kernels: {data['context'].get('recur_isa', '?')} (RECUR_ISA overrides). Google Benchmark appends")
+lines.append("`/process_time/real_time` to the names in the JSON: wall time is measured, CPU time is of all threads.")
+lines.append("")
+lines.append("Both in the same process on the same shape and thread count: recur through the public")
+lines.append("`Model::run` (one layer, zero initial state, outputs allocated per call), oneDNN's")
+lines.append("`lstm_forward` / `gru_forward` / `vanilla_rnn_forward` with `forward_inference` and weights")
+lines.append("reordered once into the primitive's layout outside the timed loop. Time is wall time per")
+lines.append("sequence batch; GFLOP/s counts the two products (2·T·B·G·H·(I+H)); % peak is against")
+lines.append(f"{PEAK_PER_CORE:.0f} GFLOP/s per core × threads. Speedup = oneDNN time / recur time (> 1: recur faster),")
+lines.append("by wall time and by the CPU time of all threads of the process (the second is less")
+lines.append("sensitive to time slices lost to other jobs, but counts spinning at barriers as work).")
+lines.append("")
+lines.append("| cell | I | H | T | B | threads | oneDNN | recur | recur GFLOP/s | % peak | speedup (wall) | speedup (CPU) |")
+lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for cell, I, H, T, B, th in keys:
+    base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
+    r = best.get(base % "recur")
+    o = best.get(base % "onednn")
+    gf = r[1].get("GFLOP/s", 0) / 1e9 if r[1].get("GFLOP/s", 0) > 1e6 else r[1].get("GFLOP/s", 0)
+    peak = 100.0 * gf / (PEAK_PER_CORE * th)
+    sp = f"{o[0]/r[0]:.2f}x" if o else "n/a"
+    spc = f"{cpu_best[base % 'onednn']/cpu_best[base % 'recur']:.2f}x" if o else "n/a"
+    lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {gf:.1f} | {peak:.0f}% | **{sp}** | {spc} |")
+
+# Thread scaling of recur.
+lines.append("")
+lines.append("## recur: 2 threads over 1")
+lines.append("")
+lines.append("| cell | I | H | T | B | 1 thread | 2 threads | scaling |")
+lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+for cell, I, H, T, B, th in keys:
+    if th != 1: continue
+    base = f"{cell}/recur/I:{I}/H:{H}/T:{T}/B:{B}/threads:%d"
+    one, two = best.get(base % 1), best.get(base % 2)
+    if one and two:
+        lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {fmt_time(one[0])} | {fmt_time(two[0])} | {one[0]/two[0]:.2f}x |")
+
+gemm = sorted(n for n in best if n.startswith("gemm/"))
+if gemm:
+    lines.append("")
+    lines.append("## Input projection GEMM (M = T·B rows, N = 4H, K = I)")
+    lines.append("")
+    lines.append("| implementation | M | N | K | threads | time | GFLOP/s |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    gp = re.compile(r"^gemm/(\w+)/M:(\d+)/N:(\d+)/K:(\d+)/threads:(\d+)$")
+    def gkey(n):
+        m = gp.match(n); return (int(m.group(2)), int(m.group(5)), m.group(1))
+    for n in sorted(gemm, key=gkey):
+        m = gp.match(n)
+        t, b, _ = best[n]
+        gf = b.get("GFLOP/s", 0)
+        gf = gf / 1e9 if gf > 1e6 else gf
+        lines.append(f"| {m.group(1)} | {m.group(2)} | {m.group(3)} | {m.group(4)} | {m.group(5)} | {fmt_time(t)} | {gf:.1f} |")
+
+load = [n for n in best if n.startswith("load/")]
+if load:
+    lines.append("")
+    lines.append("## Load time, LSTM I=H=1024 (32 MiB of weights)")
+    lines.append("")
+    lines.append("| what | time |")
+    lines.append("|---|---:|")
+    for n in sorted(load):
+        lines.append(f"| {n} | {fmt_time(best[n][0])} |")
+    l, r = best.get("load/recur/I:1024/H:1024"), best.get("load/read_bytes/I:1024/H:1024")
+    if l and r:
+        lines.append("")
+        lines.append(f"Load (mmap + validate + checksum + pack) / read the bytes once = {l[0]/r[0]:.2f}x.")
+open(out, "w").write("\n".join(lines) + "\n")
+print(f"report.sh: wrote {out} ({len(keys)} shapes)", file=sys.stderr)
+PY

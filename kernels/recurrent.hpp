@@ -1,0 +1,124 @@
+// The fast recurrent kernels: gate panels packed once at load, an input-projection GEMM over
+// those panels, and fused steps (recurrent GEMV/GEMM + cell update in the epilogue) for LSTM,
+// GRU and vanilla RNN with the default activations. One table per ISA (avx512, avx2, scalar),
+// chosen once at load together with its packer. No xsimd here: the vector code lives in
+// kernels/recurrent_impl.hpp, compiled once per ISA (recurrent_<isa>.cpp).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+namespace recur::kernels {
+
+// ---- Packed gate panels ----------------------------------------------------------------
+// A stacked gate matrix W (G*H, K) (gate blocks in canonical order, row g*H + j = gate g of
+// unit j) is packed into panels of `pu` hidden units, pu = S * V (V = floats per vector of the
+// ISA, S = sub-blocks per gate, chosen so that G*S >= 4 independent accumulators):
+//   panel p (units [p*pu, p*pu + pu)) = K rows of G*S vectors: out[p][k][g][s][v]
+//                                     = W[g*H + p*pu + s*V + v][k], zero past unit H.
+// One streaming pass over a panel yields every gate of its units, so the cell update is fused.
+struct PanelShape {
+  int64_t G = 0;       // gate blocks in the matrix
+  int64_t H = 0;       // units per gate block
+  int64_t K = 0;       // columns (reduction length)
+  int64_t V = 0;       // floats per vector
+  int64_t S = 0;       // vectors per gate per panel
+  int64_t units() const { return S * V; }                    // units per panel
+  int64_t panels() const { return (H + units() - 1) / units(); }
+  int64_t panel_floats() const { return K * G * S * V; }
+  int64_t floats() const { return panels() * panel_floats(); }
+};
+
+// 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
+class AlignedFloats {
+ public:
+  AlignedFloats() = default;
+  explicit AlignedFloats(int64_t n);
+  float* data() noexcept { return p_.get(); }
+  const float* data() const noexcept { return p_.get(); }
+  int64_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+
+ private:
+  struct Free {
+    void operator()(float* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<float, Free> p_;
+  int64_t n_ = 0;
+};
+
+// Packs W (G*H, K) row-major into shape.floats() floats (layout above).
+void pack_panels_f32(const PanelShape& shape, const float* W, float* out);
+
+// ---- Kernels ---------------------------------------------------------------------------
+// C (M, G*H) = A (M, K) · W^T + bias (G*H), for the units of panels [p0, p1) only; C in the
+// canonical gate-block layout (row m, column g*H + j). bias may be null. C[m][n] depends only
+// on row m of A, column n of W and bias[n] (k accumulated in order), never on M or the split.
+using GatesGemmFn = void (*)(const PanelShape& shape, const float* panels, int64_t M,
+                             const float* A, int64_t lda, const float* bias, float* C,
+                             int64_t ldc, int64_t p0, int64_t p1);
+
+// One fused time step for B rows over the units of panels [p0, p1). The recurrent product
+// h (B, K) · R^T is accumulated per unit in k order, added to the row's input pre-activations
+// gx (which already hold every bias that is simply added), and the cell update runs on the
+// accumulators. Rows with gx[b] == null do not take the step: h_next = h on those units.
+struct StepArgs {
+  PanelShape shape;              // of R (G*H, K)
+  const float* R = nullptr;      // packed panels
+  int64_t B = 0;                 // rows
+  const float* const* gx = nullptr;  // (B) each row's (G_cell*H) pre-activations, or null
+  const float* h = nullptr;      // (B, K), ldh     state before the step (the GEMV input)
+  int64_t ldh = 0;
+  const float* h_prev = nullptr; // (B, H), ldh_prev  the state combined by gru/inactive rows
+  int64_t ldh_prev = 0;
+  float* h_next = nullptr;       // (B, H), ldh_next
+  int64_t ldh_next = 0;
+  float* c = nullptr;            // lstm: (B, H), ldc, updated in place
+  int64_t ldc = 0;
+  const float* bias_n = nullptr; // gru linear_before_reset: Rb_n (H), inside r ⊙ (R_n h + Rb_n)
+  float* z = nullptr;            // gru two-phase: (B, H), ldz  update gate from the zr phase
+  float* rh = nullptr;           // gru two-phase: (B, H), ldz  r ⊙ h, input of the n phase
+  int64_t ldz = 0;
+  bool relu = false;             // rnn: relu instead of tanh
+  // Sweep the panels from p1 down to p0. Alternating the direction every step makes the panels
+  // read last (still in cache) the first ones read next: when R is a little larger than the
+  // cache, a cyclic sweep would miss on every line (LRU), a zig-zag hits on most of the cache.
+  // The order of panels never changes a value.
+  bool backward = false;
+};
+using StepFn = void (*)(const StepArgs& args, int64_t p0, int64_t p1);
+
+// Elementwise y (n) = sigmoid(x) / tanh(x), vectorized; x and y may alias.
+using ActivationFn = void (*)(int64_t n, const float* x, float* y);
+
+// The fast kernels of one ISA, chosen once at load with their packing parameters.
+//   lstm     G=4 (i, f, g, o):  c = f c + i g, h = o tanh(c)            gx: i f g o
+//   gru_lbr  G=3 (z, r, n):     n = tanh(gx_n + r (R_n h + Rb_n))       gx: z r n
+//   gru_zr   G=2 (z, r):        z, rh = r ⊙ h                          gx: z r n
+//   gru_n    G=1 (n):           n = tanh(gx_n + R_n rh), h = (1-z) n + z h_prev
+//   rnn      G=1:               h = tanh|relu(gx + R h)
+struct RecurrentKernels {
+  const char* name;    // "avx512", "avx2", "scalar"
+  int64_t V;           // floats per vector
+  StepFn lstm;
+  StepFn gru_lbr;
+  StepFn gru_zr;
+  StepFn gru_n;
+  StepFn rnn;
+  GatesGemmFn gates;
+  ActivationFn sigmoid;
+  ActivationFn tanh;
+
+  // The panel shape these kernels expect for a (G*H, K) matrix.
+  PanelShape shape(int64_t G, int64_t H, int64_t K) const {
+    const int64_t S = G >= 4 ? 1 : (G >= 2 ? 2 : 4);
+    return PanelShape{G, H, K, V, S};
+  }
+};
+
+const RecurrentKernels& recurrent_f32_avx512() noexcept;
+const RecurrentKernels& recurrent_f32_avx2() noexcept;
+const RecurrentKernels& recurrent_f32_scalar() noexcept;
+
+}  // namespace recur::kernels

@@ -1,0 +1,473 @@
+// The vector code behind kernels/recurrent.hpp, written once over xsimd::batch<float, Arch> and
+// instantiated once per ISA by recurrent_<isa>.cpp (each compiled with its own -m flags).
+// Everything here is a member of Recurrent<Arch>, so every instantiation has its own symbols
+// (no inline function is shared between translation units built with different flags — the
+// ODR trap); for the same reason nothing here calls std:: algorithms.
+//
+// Shapes (see recurrent.hpp): R panels [p][k][g][s][v]; gx rows (G*H) canonical gate blocks;
+// h (B, K); c, h_next, z, rh (B, H).
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/recurrent.hpp"
+
+namespace recur::kernels {
+
+// Inlined into the micro-kernels so the accumulators stay in registers through the epilogue.
+// Not forced in sanitizer builds, where it makes these translation units take many minutes.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RECUR_KERNEL_INLINE inline
+#define RECUR_KERNEL_LAMBDA
+#else
+#define RECUR_KERNEL_INLINE inline __attribute__((always_inline))
+#define RECUR_KERNEL_LAMBDA __attribute__((always_inline))
+#endif
+
+// kRegs: vector registers the accumulators of one micro-kernel may use.
+template <class Arch, int kRegs>
+struct Recurrent {
+  using vf = xsimd::batch<float, Arch>;
+  using vi = xsimd::batch<int32_t, Arch>;
+  static constexpr int V = static_cast<int>(vf::size);
+
+  // ---- activations -----------------------------------------------------------------------
+  // exp(-a) for a >= 0 (Cephes expf: Cody-Waite reduction, degree-6 polynomial, scaling by
+  // 2^n through the exponent bits). a is clamped to 88, where 2^n reaches 2^-127 and the bits
+  // give 0: results below FLT_MIN flush to 0, as they would under FTZ. NaN is the caller's.
+  static RECUR_KERNEL_INLINE vf exp_neg(vf a) {
+    const vf x = -xsimd::min(a, vf(88.0f));                  // [-88, 0]
+    const vf n = xsimd::nearbyint(x * vf(1.44269504088896341f));
+    vf r = xsimd::fnma(n, vf(0.693359375f), x);              // x - n ln2, in two parts
+    r = xsimd::fnma(n, vf(-2.12194440e-4f), r);
+    vf p = vf(1.9875691500e-4f);
+    p = xsimd::fma(p, r, vf(1.3981999507e-3f));
+    p = xsimd::fma(p, r, vf(8.3334519073e-3f));
+    p = xsimd::fma(p, r, vf(4.1665795894e-2f));
+    p = xsimd::fma(p, r, vf(1.6666665459e-1f));
+    p = xsimd::fma(p, r, vf(5.0000001201e-1f));
+    const vf y = xsimd::fma(p, r * r, r) + vf(1.0f);
+    const vi bits = (xsimd::to_int(n) + vi(127)) << 23;       // 2^n, n in [-127, 0]
+    return y * xsimd::bitwise_cast<vf>(bits);
+  }
+
+  // 1 / d for d in [1, 2]: the hardware estimate (2^-14 on AVX-512, 2^-12 otherwise) refined
+  // by Newton steps (one for 2^-14, two for 2^-12) to about 2^-24, much cheaper than a divide.
+  static vf recip(vf d) {
+    vf r = xsimd::reciprocal(d);
+    r = xsimd::fma(r, xsimd::fnma(d, r, vf(1.0f)), r);
+    if constexpr (!std::is_base_of<xsimd::avx512f, Arch>::value) {
+      r = xsimd::fma(r, xsimd::fnma(d, r, vf(1.0f)), r);
+    }
+    return r;
+  }
+
+  // 1 / (1 + e^-x) from e = e^-|x| (never overflows): x >= 0 ? 1/(1+e) : e/(1+e). Exactly 1
+  // for x >= 17, exactly 0 for x <= -88, NaN in -> NaN out.
+  static RECUR_KERNEL_INLINE vf sigmoid(vf x) {
+    const vf e = exp_neg(xsimd::abs(x));
+    const vf s = recip(vf(1.0f) + e);
+    const vf y = xsimd::select(x >= vf(0.0f), s, e * s);
+    return xsimd::select(xsimd::isnan(x), x, y);
+  }
+
+  // tanh: |x| < 0.625 odd polynomial (Cephes tanhf), else (1 - e)/(1 + e) with e = e^-2|x|
+  // (no cancellation there: e <= 0.29). Sign copied from x; exactly ±1 for |x| >= 9.1; NaN kept.
+  static RECUR_KERNEL_INLINE vf tanh(vf x) {
+    const vf a = xsimd::abs(x);
+    const vf z = x * x;
+    vf p = vf(-5.70498872745e-3f);
+    p = xsimd::fma(p, z, vf(2.06390887954e-2f));
+    p = xsimd::fma(p, z, vf(-5.37397155531e-2f));
+    p = xsimd::fma(p, z, vf(1.33314422036e-1f));
+    p = xsimd::fma(p, z, vf(-3.33332819422e-1f));
+    const vf small = xsimd::fma(p * z, a, a);                  // |tanh x| for |x| < 0.625
+    const vf e = exp_neg(a + a);
+    const vf large = (vf(1.0f) - e) * recip(vf(1.0f) + e);
+    const vf mag = xsimd::select(a < vf(0.625f), small, large);
+    const vf y = mag | (x & vf(-0.0f));                         // copysign(mag, x)
+    return xsimd::select(xsimd::isnan(x), x, y);
+  }
+
+  // ---- tail-safe loads and stores ------------------------------------------------------------
+  // n in [1, V] valid floats at p; lanes past n read as 0 / are not written.
+  static RECUR_KERNEL_INLINE vf load_n(const float* p, int64_t n) {
+    if (n == V) return vf::load_unaligned(p);
+    alignas(64) float t[V];
+    for (int i = 0; i < V; ++i) t[i] = i < n ? p[i] : 0.0f;
+    return vf::load_aligned(t);
+  }
+  static RECUR_KERNEL_INLINE void store_n(float* p, vf v, int64_t n) {
+    if (n == V) {
+      v.store_unaligned(p);
+      return;
+    }
+    alignas(64) float t[V];
+    v.store_aligned(t);
+    for (int64_t i = 0; i < n; ++i) p[i] = t[i];
+  }
+  static RECUR_KERNEL_INLINE void copy_n(float* dst, const float* src, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+
+  static constexpr int sub_blocks(int G) { return G >= 4 ? 1 : (G >= 2 ? 2 : 4); }
+
+  // ---- the streaming product -------------------------------------------------------------
+  // acc[r][q*NV + j] += sum over k in [k0, k1), in k order, of h[r][k] * panel_q[k][j] for MR
+  // rows and NP consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
+  template <int MR, int NP, int NV>
+  static RECUR_KERNEL_INLINE void accumulate(int64_t k0, int64_t k1, const float* panels,
+                                             int64_t panel_floats, const float* const (&h)[MR],
+                                             vf (&acc)[MR][NP * NV]) {
+    for (int64_t k = k0; k < k1; ++k) {
+      vf hk[MR];
+      for (int r = 0; r < MR; ++r) hk[r] = vf(h[r][k]);
+      for (int q = 0; q < NP; ++q) {
+        const float* w = panels + q * panel_floats + k * (NV * V);
+        for (int j = 0; j < NV; ++j) {
+          const vf wj = vf::load_aligned(w + j * V);
+          for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(hk[r], wj, acc[r][q * NV + j]);
+        }
+      }
+    }
+  }
+  template <int MR, int NV>
+  static RECUR_KERNEL_INLINE void zero(vf (&acc)[MR][NV]) {
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NV; ++j) acc[r][j] = vf(0.0f);
+    }
+  }
+
+  // ---- cache blocking for many rows ----------------------------------------------------------
+  // With more rows than one micro-kernel holds, one panel is swept in chunks of kc k's (a chunk
+  // stays in L1 while every row block of up to kSuperRows rows passes over it); partial sums
+  // wait in a stack buffer between chunks. Each unit's sum still runs over k in order from 0,
+  // so the values are those of the unblocked kernel, bit for bit.
+  static constexpr int64_t kL1ChunkBytes = 24 * 1024;
+  static constexpr int kSuperRows = 48;
+  template <int NV>
+  static constexpr int64_t chunk_k() {
+    return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4);
+  }
+
+  // Rows [b0, b0 + MR) of one panel over k in [k0, k1); `fin(r, acc_row)` on the last chunk.
+  template <int MR, int NV, class Fin>
+  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, int64_t K,
+                                              const float* panel, const float* h0, int64_t ldh,
+                                              float (*part)[NV * V], const Fin& fin) {
+    const float* h[MR];
+    for (int r = 0; r < MR; ++r) h[r] = h0 + r * ldh;
+    vf acc[MR][NV];
+    if (k0 == 0) {
+      zero(acc);
+    } else {
+      for (int r = 0; r < MR; ++r) {
+        for (int j = 0; j < NV; ++j) acc[r][j] = vf::load_aligned(part[r] + j * V);
+      }
+    }
+    accumulate<MR, 1, NV>(k0, k1, panel, 0, h, acc);
+    if (k1 == K) {
+      for (int r = 0; r < MR; ++r) fin(r, acc[r]);
+    } else {
+      for (int r = 0; r < MR; ++r) {
+        for (int j = 0; j < NV; ++j) acc[r][j].store_aligned(part[r] + j * V);
+      }
+    }
+  }
+
+  template <int MR, int NV, class Fin>
+  static void chunk_tail(int rows, int64_t k0, int64_t k1, int64_t K, const float* panel,
+                         const float* h0, int64_t ldh, float (*part)[NV * V], const Fin& fin) {
+    if constexpr (MR >= 1) {
+      if (rows == MR) return chunk_block<MR, NV>(k0, k1, K, panel, h0, ldh, part, fin);
+      chunk_tail<MR - 1, NV>(rows, k0, k1, K, panel, h0, ldh, part, fin);
+    }
+  }
+
+  // Rows [0, B) of one panel, cache-blocked; fin(b, acc_row) once per row with its full sums.
+  template <int MR, int NV, class Fin>
+  static void panel_rows_blocked(int64_t B, int64_t K, const float* panel, const float* h,
+                                 int64_t ldh, const Fin& fin) {
+    constexpr int64_t kc = chunk_k<NV>();
+    alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
+    for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
+      const int64_t rows = B - b0 < kSuperRows ? B - b0 : kSuperRows;
+      for (int64_t k0 = 0; k0 < K; k0 += kc) {
+        const int64_t k1 = k0 + kc < K ? k0 + kc : K;
+        int64_t r = 0;
+        for (; r + MR <= rows; r += MR) {
+          const int64_t base = b0 + r;
+          chunk_block<MR, NV>(k0, k1, K, panel, h + base * ldh, ldh, part + r,
+                              [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
+        }
+        if (r < rows) {
+          const int64_t base = b0 + r;
+          chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, K, panel, h + base * ldh,
+                                 ldh, part + r, [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
+        }
+      }
+    }
+  }
+
+  // ---- cell epilogues: one row b, one panel p, its G*S accumulators --------------------------
+  // Units of sub-block s of panel p: [u0, u0 + n), n <= V (0 past H).
+  struct Units {
+    int64_t u0, n;
+  };
+  static RECUR_KERNEL_INLINE Units units(const StepArgs& a, int64_t p, int S, int s) {
+    const int64_t u0 = (p * S + s) * V;
+    const int64_t left = a.shape.H - u0;
+    return {u0, left < 0 ? 0 : (left < V ? left : V)};
+  }
+  // A row that does not take this step keeps its state on these units.
+  static RECUR_KERNEL_INLINE void keep(const StepArgs& a, int64_t b, Units u) {
+    copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
+  }
+
+  struct Lstm {
+    static constexpr int G = 4;
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      const Units u = units(a, p, 1, 0);
+      if (u.n <= 0) return;
+      const float* gx = a.gx[b];
+      if (!gx) return keep(a, b, u);
+      gx += u.u0;
+      const vf i = sigmoid(acc[0] + load_n(gx, u.n));
+      const vf f = sigmoid(acc[1] + load_n(gx + H, u.n));
+      const vf g = tanh(acc[2] + load_n(gx + 2 * H, u.n));
+      const vf o = sigmoid(acc[3] + load_n(gx + 3 * H, u.n));
+      float* c = a.c + b * a.ldc + u.u0;
+      const vf c_new = xsimd::fma(f, load_n(c, u.n), i * g);
+      store_n(c, c_new, u.n);
+      store_n(a.h_next + b * a.ldh_next + u.u0, o * tanh(c_new), u.n);
+    }
+  };
+
+  struct GruLbr {
+    static constexpr int G = 3, S = 2;
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const float* gx = a.gx[b];
+        if (!gx) {
+          keep(a, b, u);
+          continue;
+        }
+        gx += u.u0;
+        const vf z = sigmoid(acc[0 * S + s] + load_n(gx, u.n));
+        const vf r = sigmoid(acc[1 * S + s] + load_n(gx + H, u.n));
+        const vf rec_n = acc[2 * S + s] + load_n(a.bias_n + u.u0, u.n);
+        const vf n = tanh(xsimd::fma(r, rec_n, load_n(gx + 2 * H, u.n)));
+        const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, xsimd::fma(z, hp, (vf(1.0f) - z) * n), u.n);
+      }
+    }
+  };
+
+  struct GruZr {
+    static constexpr int G = 2, S = 2;
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      const float* gx = a.gx[b];
+      if (!gx) return;  // gru_n keeps the state of this row
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const vf z = sigmoid(acc[0 * S + s] + load_n(gx + u.u0, u.n));
+        const vf r = sigmoid(acc[1 * S + s] + load_n(gx + H + u.u0, u.n));
+        const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
+        store_n(a.z + b * a.ldz + u.u0, z, u.n);
+        store_n(a.rh + b * a.ldz + u.u0, r * hp, u.n);
+      }
+    }
+  };
+
+  struct GruN {
+    static constexpr int G = 1, S = 4;
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      const int64_t H = a.shape.H;
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const float* gx = a.gx[b];
+        if (!gx) {
+          keep(a, b, u);
+          continue;
+        }
+        const vf n = tanh(acc[s] + load_n(gx + 2 * H + u.u0, u.n));
+        const vf z = load_n(a.z + b * a.ldz + u.u0, u.n);
+        const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, xsimd::fma(z, hp, (vf(1.0f) - z) * n), u.n);
+      }
+    }
+  };
+
+  struct Rnn {
+    static constexpr int G = 1, S = 4;
+    static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n <= 0) return;
+        const float* gx = a.gx[b];
+        if (!gx) {
+          keep(a, b, u);
+          continue;
+        }
+        const vf x = acc[s] + load_n(gx + u.u0, u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, a.relu ? xsimd::max(x, vf(0.0f)) : tanh(x), u.n);
+      }
+    }
+  };
+
+  // ---- fused step: panels outer (each stays hot across row blocks), rows in blocks of MR ------
+  template <class Cell, int MR, int NP>
+  static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
+    constexpr int NV = Cell::G * sub_blocks(Cell::G);
+    const int64_t pf = a.shape.panel_floats();
+    const float* h[MR];
+    for (int r = 0; r < MR; ++r) h[r] = a.h + (b0 + r) * a.ldh;
+    vf acc[MR][NP * NV];
+    zero(acc);
+    accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
+    for (int r = 0; r < MR; ++r) {
+      for (int q = 0; q < NP; ++q) Cell::epilogue(a, b0 + r, p + q, acc[r] + q * NV);
+    }
+  }
+
+  template <class Cell, int MR>
+  static void step_tail(const StepArgs& a, int64_t p, int64_t b0, int64_t rows) {
+    if constexpr (MR >= 1) {
+      if (rows == MR) return step_block<Cell, MR, 1>(a, p, b0);
+      step_tail<Cell, MR - 1>(a, p, b0, rows);
+    }
+  }
+
+  template <class Cell>
+  static void step(const StepArgs& a, int64_t p0, int64_t p1) {
+    constexpr int NV = Cell::G * sub_blocks(Cell::G);
+    constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
+    // One row: two panels at once, for twice the independent FMA chains.
+    if (a.B == 1) {
+      if (!a.backward) {
+        int64_t p = p0;
+        for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2>(a, p, 0);
+        if (p < p1) step_block<Cell, 1, 1>(a, p, 0);
+      } else {
+        int64_t p = p1;
+        for (; p - 2 >= p0; p -= 2) step_block<Cell, 1, 2>(a, p - 2, 0);
+        if (p > p0) step_block<Cell, 1, 1>(a, p0, 0);
+      }
+      return;
+    }
+    const bool blocked = a.B > MR && a.shape.K > chunk_k<NV>();
+    for (int64_t i = p0; i < p1; ++i) {
+      const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
+      if (blocked) {
+        panel_rows_blocked<MR, NV>(a.B, a.shape.K, a.R + p * a.shape.panel_floats(), a.h, a.ldh,
+                                   [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
+        continue;
+      }
+      int64_t b = 0;
+      for (; b + MR <= a.B; b += MR) step_block<Cell, MR, 1>(a, p, b);
+      if (b < a.B) step_tail<Cell, MR - 1>(a, p, b, a.B - b);
+    }
+  }
+
+  // ---- input projection over panels ------------------------------------------------------
+  template <int G, int MR>
+  static RECUR_KERNEL_INLINE void gates_block(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+                          const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0) {
+    constexpr int S = sub_blocks(G);
+    const float* x[MR];
+    for (int r = 0; r < MR; ++r) x[r] = A + (m0 + r) * lda;
+    vf acc[MR][G * S];
+    const int64_t pf = sh.panel_floats();
+    zero(acc);
+    accumulate<MR, 1, G * S>(0, sh.K, panels + p * pf, pf, x, acc);
+    for (int r = 0; r < MR; ++r) gates_store<G>(sh, bias, C + (m0 + r) * ldc, p, acc[r]);
+  }
+
+  // One row of C: the G*S sums of panel p plus the bias, at their canonical columns.
+  template <int G>
+  static RECUR_KERNEL_INLINE void gates_store(const PanelShape& sh, const float* bias, float* c,
+                                              int64_t p, const vf* acc) {
+    constexpr int S = sub_blocks(G);
+    for (int g = 0; g < G; ++g) {
+      for (int s = 0; s < S; ++s) {
+        const int64_t u0 = (p * S + s) * V;
+        const int64_t left = sh.H - u0;
+        if (left <= 0) break;
+        const int64_t n = left < V ? left : V;
+        const int64_t col = g * sh.H + u0;
+        const vf bv = bias ? load_n(bias + col, n) : vf(0.0f);
+        store_n(c + col, acc[g * S + s] + bv, n);
+      }
+    }
+  }
+
+  template <int G, int MR>
+  static void gates_tail(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+                         const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0,
+                         int64_t rows) {
+    if constexpr (MR >= 1) {
+      if (rows == MR) return gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m0);
+      gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m0, rows);
+    }
+  }
+
+  template <int G>
+  static void gates_g(const PanelShape& sh, const float* panels, int64_t M, const float* A,
+                      int64_t lda, const float* bias, float* C, int64_t ldc, int64_t p0,
+                      int64_t p1) {
+    constexpr int NV = G * sub_blocks(G);
+    constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
+    const bool blocked = M > MR && sh.K > chunk_k<NV>();
+    for (int64_t p = p0; p < p1; ++p) {
+      if (blocked) {
+        panel_rows_blocked<MR, NV>(M, sh.K, panels + p * sh.panel_floats(), A, lda,
+                                   [&](int64_t m, const vf* acc) RECUR_KERNEL_LAMBDA { gates_store<G>(sh, bias, C + m * ldc, p, acc); });
+        continue;
+      }
+      int64_t m = 0;
+      for (; m + MR <= M; m += MR) gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m);
+      if (m < M) gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m, M - m);
+    }
+  }
+
+  static void gates(const PanelShape& sh, const float* panels, int64_t M, const float* A,
+                    int64_t lda, const float* bias, float* C, int64_t ldc, int64_t p0,
+                    int64_t p1) {
+    switch (sh.G) {
+      case 1: return gates_g<1>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      case 2: return gates_g<2>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      case 3: return gates_g<3>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      default: return gates_g<4>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+    }
+  }
+
+  // ---- elementwise activations over arrays (tests, generic paths) --------------------------
+  template <vf (*F)(vf)>
+  static void apply(int64_t n, const float* x, float* y) {
+    int64_t i = 0;
+    for (; i + V <= n; i += V) F(vf::load_unaligned(x + i)).store_unaligned(y + i);
+    if (i < n) store_n(y + i, F(load_n(x + i, n - i)), n - i);
+  }
+
+  static RecurrentKernels table(const char* name) {
+    return RecurrentKernels{
+        name,          V,
+        step<Lstm>,    step<GruLbr>,
+        step<GruZr>,   step<GruN>,
+        step<Rnn>,     gates,
+        apply<sigmoid>, apply<tanh>,
+    };
+  }
+};
+
+}  // namespace recur::kernels

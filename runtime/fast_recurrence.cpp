@@ -1,0 +1,334 @@
+// run()/step() over the fused kernels. Per layer and direction: one input-projection GEMM over
+// all T*B rows (x · W + folded biases, split over gate panels), then the time loop inside ONE
+// parallel region: each thread owns a fixed range of gate panels (so its slice of R stays in its
+// own L2 for the whole sequence), runs the fused step on it, writes its units of the output, and
+// waits once per step on a spin barrier (h is double-buffered, so one barrier suffices).
+// Bidirectional layers give each direction half the threads. threads == 1: no region at all.
+// Every value is computed by the same arithmetic whatever the thread count or batch (each unit's
+// sums run in k order inside one panel), so step() equals run() bit for bit.
+#include "runtime/fast_recurrence.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "runtime/parallel.hpp"
+#include "runtime/spin_barrier.hpp"
+
+namespace recur {
+
+namespace {
+
+using kernels::ActKind;
+using kernels::PanelShape;
+using kernels::RecurrentKernels;
+using kernels::StepArgs;
+
+constexpr int64_t kGemmRowBlock = 192;  // input-projection rows per pass over the panels
+// Below these amounts of work another thread costs more (wake-up, a barrier per step) than it
+// saves: the thread count is an upper bound, and any count gives the same bits.
+constexpr int64_t kMinStepBytesPerThread = 128 << 10;  // recurrent weights read per step
+constexpr int64_t kMinGemmFmasPerThread = 1 << 21;     // input-projection multiply-adds
+
+int threads_for(int threads, int64_t work, int64_t min_per_thread) {
+  const int64_t useful = std::max<int64_t>(1, work / min_per_thread);
+  return static_cast<int>(std::min<int64_t>(threads, useful));
+}
+
+size_t sz(int64_t n) { return static_cast<size_t>(n); }
+
+bool gru_two_phase(const PackedLayer& layer) {
+  return layer.cell == CellType::gru && !layer.linear_before_reset;
+}
+
+// Shape of the recurrent panels (the z, r part for gru without linear_before_reset).
+PanelShape rec_shape(const RecurrentKernels& k, const PackedLayer& l) {
+  return k.shape(gru_two_phase(l) ? 2 : l.G, l.H, l.H);
+}
+
+// [begin, end) of `n` items for member i of a group of `size`, as even as possible.
+void split(int64_t n, int i, int size, int64_t& begin, int64_t& end) {
+  const int64_t per = n / size, extra = n % size;
+  begin = i * per + std::min<int64_t>(i, extra);
+  end = begin + per + (i < extra ? 1 : 0);
+}
+
+// gx (M, G*H) = x (M, I) · W + bias, over panels [p0, p1), rows in blocks that stay in L2.
+void project(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w, int64_t M,
+             const float* x, int64_t ld_x, float* gx, int64_t p0, int64_t p1) {
+  const PanelShape ws = k.shape(l.G, l.H, l.I);
+  const int64_t gw = l.gate_width();
+  for (int64_t m0 = 0; m0 < M; m0 += kGemmRowBlock) {
+    const int64_t rows = std::min(kGemmRowBlock, M - m0);
+    k.gates(ws, w.Wf.data(), rows, x + m0 * ld_x, ld_x, w.bias.data(), gx + m0 * gw, gw, p0, p1);
+  }
+}
+
+void project_all(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w,
+                 int64_t M, const float* x, int64_t ld_x, float* gx, int threads) {
+  const int64_t panels = k.shape(l.G, l.H, l.I).panels();
+  threads = threads_for(threads, M * l.I * l.gate_width(), kMinGemmFmasPerThread);
+  const int64_t per_panel = M * l.I * l.G * k.shape(l.G, l.H, l.I).units();  // multiply-adds
+  parallel_for(threads, panels, 1, per_panel, [&](int64_t p0, int64_t p1) {
+    project(k, l, w, M, x, ld_x, gx, p0, p1);
+  });
+}
+
+// The StepArgs of one direction, without the per-step pointers.
+StepArgs base_args(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w,
+                   int64_t B) {
+  StepArgs a;
+  a.shape = rec_shape(k, l);
+  a.R = w.Rf.data();
+  a.B = B;
+  a.ldh = a.ldh_prev = a.ldh_next = a.ldc = a.ldz = l.H;
+  a.bias_n = w.Rb.empty() ? nullptr : w.Rb.data() + 2 * l.H;
+  a.relu = l.cell == CellType::rnn && w.f.kind == ActKind::relu;
+  return a;
+}
+
+// One fused step over panels [p0, p1) (for gru without lbr: zr panels [p0, p1), n panels
+// [q0, q1), with `between` called between the two phases). h_next/h/h_prev/c/gx already set.
+template <class Between>
+void fused_step(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w,
+                StepArgs a, int64_t p0, int64_t p1, int64_t q0, int64_t q1, Between between) {
+  switch (l.cell) {
+    case CellType::lstm: return k.lstm(a, p0, p1);
+    case CellType::rnn: return k.rnn(a, p0, p1);
+    case CellType::gru:
+      if (l.linear_before_reset) return k.gru_lbr(a, p0, p1);
+      k.gru_zr(a, p0, p1);
+      between();
+      a.shape = k.shape(1, l.H, l.H);
+      a.R = w.Rnf.data();
+      a.h = a.rh;
+      a.ldh = a.ldz;
+      return k.gru_n(a, q0, q1);
+  }
+}
+
+}  // namespace
+
+bool fast_path_applies(const kernels::KernelTable& k, const RecurrentLayer& layer,
+                       const std::vector<PackedDirection>& dirs) {
+  if (!k.fast || layer.clip > 0.0f) return false;
+  for (const PackedDirection& d : dirs) {
+    switch (layer.cell) {
+      case CellType::lstm:
+        if (layer.peepholes || layer.proj_size > 0 || layer.input_forget) return false;
+        if (d.f.kind != ActKind::sigmoid || d.g.kind != ActKind::tanh || d.h.kind != ActKind::tanh) return false;
+        break;
+      case CellType::gru:
+        if (d.f.kind != ActKind::sigmoid || d.g.kind != ActKind::tanh) return false;
+        break;
+      case CellType::rnn:
+        if (d.f.kind != ActKind::tanh && d.f.kind != ActKind::relu) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+void pack_fast(const RecurrentKernels& k, const RecurrentLayer& layer, const DirectionWeights& w,
+               PackedDirection& pd) {
+  const int64_t G = gate_count(layer.cell), H = layer.hidden_size, I = layer.input_size;
+  const bool two_phase = layer.cell == CellType::gru && !layer.linear_before_reset;
+  const PanelShape ws = k.shape(G, H, I);
+  pd.Wf = kernels::AlignedFloats(ws.floats());
+  kernels::pack_panels_f32(ws, w.W.data.data(), pd.Wf.data());
+  const PanelShape rs = k.shape(two_phase ? 2 : G, H, H);
+  pd.Rf = kernels::AlignedFloats(rs.floats());
+  kernels::pack_panels_f32(rs, w.R.data.data(), pd.Rf.data());
+  if (two_phase) {
+    const PanelShape ns = k.shape(1, H, H);
+    pd.Rnf = kernels::AlignedFloats(ns.floats());
+    kernels::pack_panels_f32(ns, w.R.data.data() + 2 * H * H, pd.Rnf.data());
+  }
+  // Biases that are simply added: Wb + Rb, except Rb_n under linear_before_reset.
+  pd.bias.assign(sz(G * H), 0.0f);
+  const bool keep_rbn = layer.cell == CellType::gru && layer.linear_before_reset;
+  for (int64_t j = 0; j < G * H; ++j) {
+    pd.bias[sz(j)] = w.Wb.data[sz(j)] + (keep_rbn && j >= 2 * H ? 0.0f : w.Rb.data[sz(j)]);
+  }
+  pd.Rb = w.Rb.data;
+}
+
+void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerIO& io,
+                    int threads) {
+  const RecurrentKernels& k = *m.k->fast;
+  const int64_t T = io.T, B = io.B, H = l.H, gw = l.gate_width(), TB = T * B;
+  const int64_t width = l.width();
+  const int dirs = l.dirs;
+  const auto row = [&](int64_t t, int64_t b) { return io.batch_first ? b * T + t : t * B + b; };
+
+  // Input projections of every direction, before any time loop. The buffer is kept per calling
+  // thread and reused by the next run() on it (no page faults on every call).
+  thread_local std::vector<float> gx;  // (D, T*B, G*H)
+  if (gx.size() < sz(dirs * TB * gw)) {
+    gx.clear();
+    gx.shrink_to_fit();
+    gx.resize(sz(dirs * TB * gw));
+  }
+  for (int d = 0; d < dirs; ++d) {
+    project_all(k, l, l.dir[sz(d)], TB, io.x, io.x_width, gx.data() + d * TB * gw, threads);
+  }
+
+  // Per direction: h double buffer, c, gru scratch, and each step's gx row pointers.
+  std::vector<float> hbuf(sz(dirs * 2 * B * H), 0.0f);  // (D, 2, B, H)
+  std::vector<float> cbuf(sz(dirs * B * H), 0.0f);      // (D, B, H)
+  std::vector<float> zbuf, rhbuf;                        // (D, B, H) each
+  if (gru_two_phase(l)) {
+    zbuf.assign(sz(dirs * B * H), 0.0f);
+    rhbuf.assign(sz(dirs * B * H), 0.0f);
+  }
+  const int64_t steps = io.steps;
+  std::vector<const float*> rows(sz(dirs * std::max<int64_t>(steps, 1) * B), nullptr);  // (D, steps, B)
+  for (int d = 0; d < dirs; ++d) {
+    const int64_t srow = l.state_row + d;
+    const bool rev = l.reversed(d);
+    for (int64_t b = 0; b < B; ++b) {
+      float* h = hbuf.data() + (d * 2 * B + b) * H;
+      if (io.h0) std::memcpy(h, io.h0 + (srow * B + b) * io.h_width, sizeof(float) * sz(H));
+      if (l.cell == CellType::lstm && io.c0) {
+        std::memcpy(cbuf.data() + (d * B + b) * H, io.c0 + (srow * B + b) * io.c_width, sizeof(float) * sz(H));
+      }
+      const int64_t L = io.len[b];
+      for (int64_t s = 0; s < L; ++s) {
+        const int64_t t = rev ? L - 1 - s : s;
+        rows[sz((d * steps + s) * B + b)] = gx.data() + (d * TB + row(t, b)) * gw;
+      }
+    }
+  }
+
+  const PanelShape rs = rec_shape(k, l);
+  const PanelShape ns = k.shape(1, H, H);  // gru without lbr: the n phase
+  const bool two_phase = gru_two_phase(l);
+
+  // Direction d's time loop for member i of a group of `size` threads.
+  const auto loop = [&](int d, int i, int size, SpinBarrier& barrier) {
+    const PackedDirection& w = l.dir[sz(d)];
+    int64_t p0, p1, q0, q1;
+    split(rs.panels(), i, size, p0, p1);
+    split(ns.panels(), i, size, q0, q1);
+    // Units whose output this member writes: those of its last phase.
+    const int64_t pu = two_phase ? ns.units() : rs.units();
+    const int64_t u0 = std::min(H, (two_phase ? q0 : p0) * pu);
+    const int64_t u1 = std::min(H, (two_phase ? q1 : p1) * pu);
+    const bool rev = l.reversed(d);
+    StepArgs a = base_args(k, l, w, B);
+    float* h2 = hbuf.data() + d * 2 * B * H;
+    a.c = cbuf.data() + d * B * H;
+    if (two_phase) {
+      a.z = zbuf.data() + d * B * H;
+      a.rh = rhbuf.data() + d * B * H;
+    }
+    for (int64_t s = 0; s < steps; ++s) {
+      a.gx = rows.data() + (d * steps + s) * B;
+      a.h = a.h_prev = h2 + (s & 1) * B * H;
+      a.h_next = h2 + ((s + 1) & 1) * B * H;
+      a.backward = (s & 1) != 0;  // zig-zag over the panels: the last ones read are still cached
+      fused_step(k, l, w, a, p0, p1, q0, q1, [&] { barrier.wait(); });
+      if (u1 > u0) {
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t L = io.len[b];
+          if (s >= L) continue;
+          const int64_t t = rev ? L - 1 - s : s;
+          std::memcpy(io.y + row(t, b) * width + d * H + u0, a.h_next + b * H + u0,
+                      sizeof(float) * sz(u1 - u0));
+        }
+      }
+      barrier.wait();
+    }
+  };
+
+  // Threads: never more per direction than it has panels.
+  const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
+  const int64_t step_bytes = l.gate_width() * H * static_cast<int64_t>(sizeof(float));
+  const int per_dir = threads_for(threads, step_bytes, kMinStepBytesPerThread);
+  const int team = static_cast<int>(std::min<int64_t>(
+      {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
+  if (team <= 1) {
+    SpinBarrier none(1);
+    for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none);
+  } else {
+    // Bidirectional with >= 2 threads: forward on [0, first), reverse on [first, team).
+    const bool together = dirs == 2;
+    const int first = together ? team / 2 : team;
+    SpinBarrier forward(first), backward(team - first);
+#pragma omp parallel num_threads(team)
+    {
+      DenormalsFlushed ftz;
+      const int t = omp_get_thread_num();
+      const int n = omp_get_num_threads();
+      if (n != team) {
+        // The runtime gave fewer threads than asked: one thread does everything.
+        if (t == 0) {
+          SpinBarrier none(1);
+          for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none);
+        }
+      } else if (!together) {
+        loop(0, t, team, forward);
+      } else if (t < first) {
+        loop(0, t, first, forward);
+      } else {
+        loop(1, t - first, team - first, backward);
+      }
+    }
+  }
+
+  // Final states.
+  for (int d = 0; d < dirs; ++d) {
+    const int64_t srow = l.state_row + d;
+    const float* h = hbuf.data() + (d * 2 + (steps & 1)) * B * H;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(io.h_n + (srow * B + b) * io.h_width, h + b * H, sizeof(float) * sz(H));
+      if (l.cell == CellType::lstm && io.c_n) {
+        std::memcpy(io.c_n + (srow * B + b) * io.c_width, cbuf.data() + (d * B + b) * H, sizeof(float) * sz(H));
+      }
+    }
+  }
+}
+
+void step_fast_layer(const Model::Impl& m, const PackedLayer& l, int64_t B, const float* x,
+                     int64_t ld_x, float* gx, const float* h, int64_t ldh, float* c, int64_t ldc,
+                     StepScratch& s, int threads) {
+  const RecurrentKernels& k = *m.k->fast;
+  const PackedDirection& w = l.dir[0];
+  const int64_t gw = l.gate_width();
+  project_all(k, l, w, B, x, ld_x, gx, threads);
+  for (int64_t b = 0; b < B; ++b) s.gx_rows[sz(b)] = gx + b * gw;
+
+  StepArgs a = base_args(k, l, w, B);
+  a.gx = s.gx_rows.data();
+  a.h = a.h_prev = h;
+  a.ldh = a.ldh_prev = ldh;
+  a.h_next = s.h_next.data();
+  a.ldh_next = l.H;
+  a.c = c;
+  a.ldc = ldc;
+  a.z = s.hc.data();  // (B, H) each
+  a.rh = s.rh.data();
+  a.ldz = l.H;
+  const PanelShape rs = rec_shape(k, l);
+  threads = threads_for(threads, l.gate_width() * l.H * static_cast<int64_t>(sizeof(float)),
+                        kMinStepBytesPerThread);
+  if (!gru_two_phase(l)) {
+    parallel_for(threads, rs.panels(), 1, rs.panel_floats() * B, [&](int64_t p0, int64_t p1) {
+      fused_step(k, l, w, a, p0, p1, 0, 0, [] {});
+    });
+    return;
+  }
+  parallel_for(threads, rs.panels(), 1, rs.panel_floats() * B,
+               [&](int64_t p0, int64_t p1) { k.gru_zr(a, p0, p1); });
+  StepArgs n = a;
+  n.shape = k.shape(1, l.H, l.H);
+  n.R = w.Rnf.data();
+  n.h = a.rh;
+  n.ldh = a.ldz;
+  parallel_for(threads, n.shape.panels(), 1, n.shape.panel_floats() * B,
+               [&](int64_t q0, int64_t q1) { k.gru_n(n, q0, q1); });
+}
+
+}  // namespace recur

@@ -1,0 +1,294 @@
+// The fast recurrent kernels of every ISA this CPU has (kernels/recurrent.hpp) against their
+// _ref twins: the packed-panel input GEMM against gemm_f32_ref, and each fused step against
+// gemm_f32_ref + the *_cell_f32_ref kernels, on shapes with primes and tails.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/kernels.hpp"
+#include "kernels/recurrent.hpp"
+
+using namespace recur::kernels;
+
+namespace {
+
+struct IsaCase {
+  const char* name;
+  bool available;
+  const RecurrentKernels* k;
+};
+
+std::vector<IsaCase> isas() {
+  return {
+      {"avx512", __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"),
+       &recurrent_f32_avx512()},
+      {"avx2", __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), &recurrent_f32_avx2()},
+      {"scalar", true, &recurrent_f32_scalar()},
+  };
+}
+
+std::vector<float> random_vec(std::mt19937& rng, int64_t n, float scale) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+void check_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float tol = 1e-5f + 1e-4f * std::fabs(want[i]);
+    if (!(std::fabs(got[i] - want[i]) <= tol)) {
+      FAIL_CHECK(what << "[" << i << "]: got " << got[i] << ", want " << want[i]);
+      return;
+    }
+  }
+}
+
+// rec (B, N) = h (B, K) · W^T (W (N, K)) + bias, by the reference GEMM.
+std::vector<float> ref_product(const std::vector<float>& h, int64_t B, int64_t K,
+                               const std::vector<float>& W, int64_t N, const float* bias) {
+  std::vector<float> Wt(static_cast<size_t>(N * K)), out(static_cast<size_t>(B * N));
+  pack_kn_f32_ref(N, K, W.data(), Wt.data());
+  gemm_f32_ref(B, N, K, h.data(), K, Wt.data(), N, bias, out.data(), N);
+  return out;
+}
+
+AlignedFloats pack(const RecurrentKernels& k, int64_t G, int64_t H, int64_t K, const float* W) {
+  const PanelShape sh = k.shape(G, H, K);
+  AlignedFloats out(sh.floats());
+  pack_panels_f32(sh, W, out.data());
+  return out;
+}
+
+const int64_t kHidden[] = {1, 17, 34, 64};
+const int64_t kBatch[] = {1, 7};
+
+}  // namespace
+
+TEST_CASE("kernels: gates GEMM over packed panels equals gemm_f32_ref") {
+  std::mt19937 rng(7);
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) {
+      MESSAGE("skipping " << isa.name << ": not supported by this CPU");
+      continue;
+    }
+    for (int64_t G : {1, 3, 4}) {
+      for (int64_t H : kHidden) {
+        for (int64_t M : {1, 5, 13, 61}) {
+          // K = 400 with many rows takes the cache-blocked path (chunks of k, partial sums).
+          const int64_t K = M == 61 ? 400 : 11;
+          CAPTURE(isa.name); CAPTURE(G); CAPTURE(H); CAPTURE(M);
+          const auto W = random_vec(rng, G * H * K, 0.5f);
+          const auto A = random_vec(rng, M * K, 1.0f);
+          const auto bias = random_vec(rng, G * H, 0.5f);
+          const auto want = ref_product(A, M, K, W, G * H, bias.data());
+          const AlignedFloats panels = pack(*isa.k, G, H, K, W.data());
+          const PanelShape sh = isa.k->shape(G, H, K);
+          std::vector<float> got(static_cast<size_t>(M * G * H), -1.0f);
+          // Two halves of the panels, as two threads would split them.
+          const int64_t half = sh.panels() / 2;
+          isa.k->gates(sh, panels.data(), M, A.data(), K, bias.data(), got.data(), G * H, 0, half);
+          isa.k->gates(sh, panels.data(), M, A.data(), K, bias.data(), got.data(), G * H, half, sh.panels());
+          check_close(got, want, std::string(isa.name) + " gates");
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Runs one fused step over all panels, in two halves. gx rows: row 3 inactive when B > 3.
+struct StepCase {
+  int64_t B, H;
+  std::vector<float> h, gx;           // (B, H), (B, G*H)
+  std::vector<const float*> gx_rows;  // (B)
+  StepCase(std::mt19937& rng, int64_t b, int64_t hid, int64_t G) : B(b), H(hid) {
+    h = random_vec(rng, B * H, 1.0f);
+    gx = random_vec(rng, B * G * H, 2.0f);
+    for (int64_t r = 0; r < B; ++r) gx_rows.push_back(r == 3 ? nullptr : gx.data() + r * G * H);
+  }
+  bool active(int64_t r) const { return gx_rows[static_cast<size_t>(r)] != nullptr; }
+};
+
+// The second half sweeps its panels backward (the zig-zag order of odd steps).
+void run_halves(StepFn fn, StepArgs a) {
+  const int64_t half = a.shape.panels() / 2;
+  fn(a, 0, half);
+  a.backward = true;
+  fn(a, half, a.shape.panels());
+}
+
+}  // namespace
+
+TEST_CASE("kernels: fused lstm step equals gemm_f32_ref + lstm_cell_f32_ref") {
+  std::mt19937 rng(11);
+  // (H, B) pairs: the small shapes, plus H = 401 with 13 rows for the cache-blocked path.
+  std::vector<std::pair<int64_t, int64_t>> shapes;
+  for (int64_t H : kHidden) {
+    for (int64_t B : kBatch) shapes.push_back({H, B});
+  }
+  shapes.push_back({401, 13});
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) { MESSAGE("skipping " << isa.name << ": not supported by this CPU"); continue; }
+    for (const auto& [H, B] : shapes) {
+      {
+        CAPTURE(isa.name); CAPTURE(H); CAPTURE(B);
+        StepCase t(rng, B, H, 4);
+        const auto R = random_vec(rng, 4 * H * H, 1.0f / std::sqrt(float(H)));
+        const auto c0 = random_vec(rng, B * H, 1.0f);
+        // Reference.
+        const auto rec = ref_product(t.h, B, H, R, 4 * H, nullptr);
+        std::vector<float> c_want = c0, h_want = t.h;
+        LstmCellParams p;
+        p.f = {ActKind::sigmoid}; p.g = {ActKind::tanh}; p.h = {ActKind::tanh}; p.H = H;
+        for (int64_t r = 0; r < B; ++r) {
+          if (t.active(r)) lstm_cell_f32_ref(p, H, t.gx_rows[r], rec.data() + r * 4 * H, c_want.data() + r * H, h_want.data() + r * H);
+        }
+        // Fused.
+        const AlignedFloats panels = pack(*isa.k, 4, H, H, R.data());
+        std::vector<float> c_got = c0, h_got(static_cast<size_t>(B * H), -7.0f);
+        StepArgs a;
+        a.shape = isa.k->shape(4, H, H); a.R = panels.data(); a.B = B; a.gx = t.gx_rows.data();
+        a.h = t.h.data(); a.ldh = H; a.h_prev = t.h.data(); a.ldh_prev = H;
+        a.h_next = h_got.data(); a.ldh_next = H; a.c = c_got.data(); a.ldc = H;
+        run_halves(isa.k->lstm, a);
+        check_close(c_got, c_want, std::string(isa.name) + " lstm c");
+        check_close(h_got, h_want, std::string(isa.name) + " lstm h");
+      }
+    }
+  }
+}
+
+TEST_CASE("kernels: fused gru steps equal gemm_f32_ref + gru_*_f32_ref") {
+  std::mt19937 rng(13);
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) { MESSAGE("skipping " << isa.name << ": not supported by this CPU"); continue; }
+    for (bool lbr : {true, false}) {
+      for (int64_t H : kHidden) {
+        for (int64_t B : kBatch) {
+          CAPTURE(isa.name); CAPTURE(lbr); CAPTURE(H); CAPTURE(B);
+          StepCase t(rng, B, H, 3);
+          const auto R = random_vec(rng, 3 * H * H, 1.0f / std::sqrt(float(H)));
+          const auto Rb = random_vec(rng, 3 * H, 0.5f);
+          GruCellParams p;
+          p.f = {ActKind::sigmoid}; p.g = {ActKind::tanh}; p.H = H; p.linear_before_reset = lbr;
+          // Reference: rec = R h + Rb (n gate: R_n (r ⊙ h) + Rb_n without lbr).
+          std::vector<float> h_want = t.h;
+          auto rec = ref_product(t.h, B, H, R, 3 * H, Rb.data());
+          if (!lbr) {
+            std::vector<float> rh(static_cast<size_t>(B * H), 0.0f);
+            for (int64_t r = 0; r < B; ++r) {
+              if (t.active(r)) gru_reset_f32_ref(p, H, t.gx_rows[r], rec.data() + r * 3 * H, t.h.data() + r * H, rh.data() + r * H);
+            }
+            const std::vector<float> Rn(R.begin() + 2 * H * H, R.end());
+            const auto rec_n = ref_product(rh, B, H, Rn, H, Rb.data() + 2 * H);
+            for (int64_t r = 0; r < B; ++r) {
+              for (int64_t j = 0; j < H; ++j) rec[r * 3 * H + 2 * H + j] = rec_n[r * H + j];
+            }
+          }
+          for (int64_t r = 0; r < B; ++r) {
+            if (t.active(r)) gru_cell_f32_ref(p, H, t.gx_rows[r], rec.data() + r * 3 * H, t.h.data() + r * H, h_want.data() + r * H);
+          }
+          // Fused: the biases that are simply added go into gx.
+          std::vector<float> gx = t.gx;
+          std::vector<const float*> rows = t.gx_rows;
+          for (int64_t r = 0; r < B; ++r) {
+            for (int64_t j = 0; j < (lbr ? 2 * H : 3 * H); ++j) gx[r * 3 * H + j] += Rb[j];
+            if (rows[r]) rows[r] = gx.data() + r * 3 * H;
+          }
+          std::vector<float> h_got(static_cast<size_t>(B * H), -7.0f);
+          StepArgs a;
+          a.B = B; a.gx = rows.data(); a.h = t.h.data(); a.ldh = H; a.h_prev = t.h.data(); a.ldh_prev = H;
+          a.h_next = h_got.data(); a.ldh_next = H;
+          if (lbr) {
+            const AlignedFloats panels = pack(*isa.k, 3, H, H, R.data());
+            a.shape = isa.k->shape(3, H, H); a.R = panels.data(); a.bias_n = Rb.data() + 2 * H;
+            run_halves(isa.k->gru_lbr, a);
+          } else {
+            const AlignedFloats zr = pack(*isa.k, 2, H, H, R.data());
+            const AlignedFloats n = pack(*isa.k, 1, H, H, R.data() + 2 * H * H);
+            std::vector<float> z(static_cast<size_t>(B * H)), rh(static_cast<size_t>(B * H));
+            a.z = z.data(); a.rh = rh.data(); a.ldz = H;
+            a.shape = isa.k->shape(2, H, H); a.R = zr.data();
+            run_halves(isa.k->gru_zr, a);
+            a.shape = isa.k->shape(1, H, H); a.R = n.data(); a.h = rh.data(); a.ldh = H;
+            run_halves(isa.k->gru_n, a);
+          }
+          check_close(h_got, h_want, std::string(isa.name) + " gru h");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("kernels: fused rnn step equals gemm_f32_ref + rnn_cell_f32_ref") {
+  std::mt19937 rng(17);
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) { MESSAGE("skipping " << isa.name << ": not supported by this CPU"); continue; }
+    for (bool relu : {false, true}) {
+      for (int64_t H : kHidden) {
+        for (int64_t B : kBatch) {
+          CAPTURE(isa.name); CAPTURE(relu); CAPTURE(H); CAPTURE(B);
+          StepCase t(rng, B, H, 1);
+          const auto R = random_vec(rng, H * H, 1.0f / std::sqrt(float(H)));
+          const auto rec = ref_product(t.h, B, H, R, H, nullptr);
+          std::vector<float> h_want = t.h;
+          RnnCellParams p{{relu ? ActKind::relu : ActKind::tanh}, 0.0f};
+          for (int64_t r = 0; r < B; ++r) {
+            if (t.active(r)) rnn_cell_f32_ref(p, H, t.gx_rows[r], rec.data() + r * H, h_want.data() + r * H);
+          }
+          const AlignedFloats panels = pack(*isa.k, 1, H, H, R.data());
+          std::vector<float> h_got(static_cast<size_t>(B * H), -7.0f);
+          StepArgs a;
+          a.shape = isa.k->shape(1, H, H); a.R = panels.data(); a.B = B; a.gx = t.gx_rows.data();
+          a.h = t.h.data(); a.ldh = H; a.h_prev = t.h.data(); a.ldh_prev = H;
+          a.h_next = h_got.data(); a.ldh_next = H; a.relu = relu;
+          run_halves(isa.k->rnn, a);
+          check_close(h_got, h_want, std::string(isa.name) + " rnn h");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocked == unblocked)") {
+  std::mt19937 rng(23);
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) continue;
+    const int64_t H = 401, B = 13;
+    CAPTURE(isa.name);
+    StepCase t(rng, B, H, 4);
+    const auto R = random_vec(rng, 4 * H * H, 1.0f / std::sqrt(float(H)));
+    const auto c0 = random_vec(rng, B * H, 1.0f);
+    const AlignedFloats panels = pack(*isa.k, 4, H, H, R.data());
+    StepArgs a;
+    a.shape = isa.k->shape(4, H, H); a.R = panels.data(); a.ldh = a.ldh_prev = a.ldh_next = a.ldc = H;
+    // All rows at once (cache-blocked path).
+    std::vector<float> c_all = c0, h_all(static_cast<size_t>(B * H));
+    a.B = B; a.gx = t.gx_rows.data(); a.h = a.h_prev = t.h.data(); a.h_next = h_all.data(); a.c = c_all.data();
+    isa.k->lstm(a, 0, a.shape.panels());
+    // One row at a time (register-only path).
+    std::vector<float> c_one = c0, h_one(static_cast<size_t>(B * H));
+    for (int64_t r = 0; r < B; ++r) {
+      if (!t.active(r)) {
+        std::copy(t.h.begin() + r * H, t.h.begin() + (r + 1) * H, h_one.begin() + r * H);
+        continue;
+      }
+      a.B = 1; a.gx = &t.gx_rows[r]; a.h = a.h_prev = t.h.data() + r * H;
+      a.h_next = h_one.data() + r * H; a.c = c_one.data() + r * H;
+      isa.k->lstm(a, 0, a.shape.panels());
+    }
+    CHECK(std::memcmp(h_all.data(), h_one.data(), h_all.size() * 4) == 0);
+    CHECK(std::memcmp(c_all.data(), c_one.data(), c_all.size() * 4) == 0);
+  }
+}
