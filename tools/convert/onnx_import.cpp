@@ -403,7 +403,13 @@ class OnnxImporter {
                                                     "' is computed by the graph; recur needs it to be a constant"));
       auto c = get_const(n.input(input), cat("input ", input));
       if (!c.ok()) return node_error(n, c.status().code(), c.status().message());
-      for (double v : c->v) out.push_back(static_cast<int64_t>(v));
+      for (double v : c->v) {
+        // Constants hold doubles; an index or axis must be an integer a int64 can hold.
+        if (!(v >= -9.0e18 && v <= 9.0e18) || v != static_cast<double>(static_cast<int64_t>(v)))
+          return node_error(n, Errc::invalid_model, cat("input ", input, " '", n.input(input),
+                                                        "' holds ", v, ", not a usable integer"));
+        out.push_back(static_cast<int64_t>(v));
+      }
       return out;
     }
     if (const auto* a = attr(n, attr_name))
