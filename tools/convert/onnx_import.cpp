@@ -67,6 +67,12 @@ bool uses_alpha(const std::string& n) {
   return n == "HardSigmoid" || n == "LeakyRelu" || n == "ThresholdedRelu" || n == "ScaledTanh" || n == "Affine" ||
          n == "Elu";
 }
+// Constants are held as doubles; an index or axis must be an integer an int64 can hold.
+bool as_index(double v, int64_t& out) {
+  if (!(v >= -9.0e18 && v <= 9.0e18) || v != static_cast<double>(static_cast<int64_t>(v))) return false;
+  out = static_cast<int64_t>(v);
+  return true;
+}
 bool uses_beta(const std::string& n) { return n == "HardSigmoid" || n == "ScaledTanh" || n == "Affine"; }
 
 class OnnxImporter {
@@ -514,7 +520,8 @@ class OnnxImporter {
       if (axis < 0 || axis >= static_cast<int64_t>(c.axes.size()) || c.axes[static_cast<size_t>(axis)] != 'T' ||
           !idx->dims.empty() || idx->v.size() != 1)
         return node_error(n, Errc::unsupported, "only a scalar Gather of the last time step is supported");
-      int64_t i = static_cast<int64_t>(idx->v[0]);
+      int64_t i = 0;
+      if (!as_index(idx->v[0], i)) return node_error(n, Errc::invalid_model, "the gather index is not an integer");
       if (i != -1 && !(static_T_ && i == *static_T_ - 1))
         return node_error(n, Errc::unsupported, cat("gathers time step ", i, "; only the last step (-1) is supported"));
       c.axes.erase(c.axes.begin() + axis);
@@ -693,7 +700,7 @@ class OnnxImporter {
       auto idx = get_const(n.input(1), "indices");
       if (!idx.ok()) return node_error(n, idx.status().code(), idx.status().message());
       if (!idx->dims.empty() || idx->v.size() != 1) return node_error(n, Errc::unsupported, "non-scalar gather from a state");
-      row = static_cast<int64_t>(idx->v[0]);
+      if (!as_index(idx->v[0], row)) return node_error(n, Errc::invalid_model, "the gather index is not an integer");
       if (row < 0) row += nrows;
     } else if (op == "Squeeze") {
       auto axes = int_list(n, 1, "axes");
