@@ -14,7 +14,9 @@ struct KnownActivation {
   float alpha;
   float beta;
 };
-// ONNX RNN activation functions with the defaults onnxruntime uses when none are given.
+// ONNX RNN activation functions with the alpha/beta defaults of the ONNX operators of the same
+// name. onnxruntime differs where none are given: 0 for ThresholdedRelu, ScaledTanh and Affine
+// (and for everything in RNN); converters resolve defaults explicitly and store them.
 constexpr KnownActivation kActivations[] = {
     {"Sigmoid", 0.0f, 0.0f},     {"Tanh", 0.0f, 0.0f},        {"Relu", 0.0f, 0.0f},
     {"HardSigmoid", 0.2f, 0.5f}, {"LeakyRelu", 0.01f, 0.0f},  {"ThresholdedRelu", 1.0f, 0.0f},

@@ -123,12 +123,37 @@ const char* recur_last_error(void) { return g_last_error.c_str(); }
 
 recur_options recur_default_options(void) { return recur_options{0, 1}; }
 
+recur_load_options recur_default_load_options(void) { return recur_load_options{nullptr, 1, 1}; }
+
 recur_status recur_model_load(const char* path, recur_model** out_model) {
+  return recur_model_load_ex(path, nullptr, out_model);
+}
+
+recur_status recur_model_load_ex(const char* path, const recur_load_options* options,
+                                 recur_model** out_model) {
   return guarded("recur_model_load", [&]() -> recur_status {
     if (!out_model) return fail(RECUR_ERR_INVALID_ARGUMENT, "out_model is NULL");
     *out_model = nullptr;
     if (!path) return fail(RECUR_ERR_INVALID_ARGUMENT, "path is NULL");
-    recur::Result<recur::Model> m = recur::Model::load(path);
+    recur::LoadOptions lo;
+    if (options) {
+      lo.check_finite = options->check_finite != 0;
+      lo.verify_checksum = options->verify_checksum != 0;
+      const char* isa = options->isa;
+      if (!isa || std::strcmp(isa, "best") == 0) {
+        lo.isa = recur::Isa::best;
+      } else if (std::strcmp(isa, "avx512") == 0) {
+        lo.isa = recur::Isa::avx512;
+      } else if (std::strcmp(isa, "avx2") == 0) {
+        lo.isa = recur::Isa::avx2;
+      } else if (std::strcmp(isa, "scalar") == 0) {
+        lo.isa = recur::Isa::scalar;
+      } else {
+        return fail(RECUR_ERR_INVALID_ARGUMENT, std::string("isa '") + isa +
+                                                    "' is not one of best, avx512, avx2, scalar");
+      }
+    }
+    recur::Result<recur::Model> m = recur::Model::load(path, lo);
     if (!m) return fail(m.status());
     *out_model = new recur_model{std::move(m).value()};
     return RECUR_OK;

@@ -9,6 +9,7 @@ bash scripts/install-deps.sh fuzz
 cmake --preset fuzz > /dev/null
 targets=$(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')
 cmake --build --preset fuzz -j"$(nproc)" --target $targets > /dev/null
+crashed=()
 for t in $targets; do
   corpus=build/fuzz/corpus/$t
   artifacts=build/fuzz/artifacts/$t/
@@ -19,6 +20,10 @@ for t in $targets; do
   echo "== $t for ${seconds}s"
   ASAN_OPTIONS=detect_leaks=1 ./build/fuzz/tests/$t "$corpus" "${dict[@]}" -max_total_time="$seconds" \
     -rss_limit_mb=4096 -malloc_limit_mb=2048 -timeout=10 -artifact_prefix="$artifacts" -print_final_stats=1 \
-    2> "build/fuzz/$t.log" || { tail -40 "build/fuzz/$t.log"; exit 1; }
+    2> "build/fuzz/$t.log" || { grep -E "ERROR|runtime error|SUMMARY" "build/fuzz/$t.log" | head -5; crashed+=("$t"); }
   grep -E "stat::number_of_executed_units|cov:" "build/fuzz/$t.log" | tail -2
 done
+if [ ${#crashed[@]} -gt 0 ]; then
+  echo "fuzz: crashes in ${crashed[*]} (inputs in build/fuzz/artifacts/)"
+  exit 1
+fi

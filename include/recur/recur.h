@@ -59,7 +59,19 @@ typedef struct recur_options {
 recur_options recur_default_options(void);
 
 /* ---- Model ---------------------------------------------------------------------------- */
+/* Load options; NULL means the defaults: isa NULL or "best" (the widest the CPU supports,
+ * RECUR_ISA overrides), check_finite 1, verify_checksum 1. isa "avx512" | "avx2" | "scalar"
+ * forces one (RECUR_ERR_UNSUPPORTED if the CPU lacks it; another string: invalid argument). */
+typedef struct recur_load_options {
+  const char* isa;
+  int32_t check_finite;
+  int32_t verify_checksum;
+} recur_load_options;
+recur_load_options recur_default_load_options(void);
+
 recur_status recur_model_load(const char* path, recur_model** out_model);
+recur_status recur_model_load_ex(const char* path, const recur_load_options* options,
+                                 recur_model** out_model);
 void recur_model_free(recur_model* model); /* NULL is fine */
 
 int64_t recur_model_input_size(const recur_model* model);   /* I */

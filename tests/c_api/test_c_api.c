@@ -124,6 +124,18 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
   CHECK_ERR(recur_state_new(m, 1, &s), RECUR_ERR_UNSUPPORTED, "forward-only");
   CHECK(s == NULL);
   recur_model_free(m);
+  m = NULL;
+  {
+    recur_load_options lo = recur_default_load_options();
+    path_in(path, sizeof path, dir, "gru.recur");
+    lo.isa = "sse9";
+    CHECK_ERR(recur_model_load_ex(path, &lo, &m), RECUR_ERR_INVALID_ARGUMENT, "isa 'sse9'");
+    CHECK(m == NULL);
+    lo.isa = "scalar";
+    CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
+    CHECK(m != NULL && strcmp(recur_model_isa(m), "scalar") == 0);
+    recur_model_free(m);
+  }
   recur_model_free(NULL);
   recur_state_free(NULL);
 

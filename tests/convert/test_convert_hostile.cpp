@@ -57,6 +57,7 @@ const HostileCase kCases[] = {
     {"onnx_unknown_attribute.onnx", Errc::unsupported, "attribute 'num_layers'"},
     {"onnx_nonzero_initial_h.onnx", Errc::unsupported, "initial_h 'h0'"},
     {"onnx_raw_data_short.onnx", Errc::bad_tensor, "holds 92 bytes"},
+    {"onnx_reshape_computed_shape.onnx", Errc::unsupported, "computed by the graph"},
     // Keras
     {"keras_truncated.keras", Errc::truncated, "truncated or damaged"},
     {"keras_no_weights.keras", Errc::bad_metadata, "model.weights.h5"},

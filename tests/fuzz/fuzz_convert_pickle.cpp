@@ -8,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = recur::convert::read_state_dict_pickle(data, size, "fuzz.pkl");
   if (r.ok()) {
-    for (const auto& t : *r)
+    for (const auto& t : r->tensors)
       if (t.type == nullptr) __builtin_trap();  // every accepted tensor names a known storage type
   }
   return 0;

@@ -69,6 +69,19 @@ bool uses_alpha(const std::string& n) {
 }
 bool uses_beta(const std::string& n) { return n == "HardSigmoid" || n == "ScaledTanh" || n == "Affine"; }
 
+// Constants hold doubles; an index, axis or size must be an integer that an int64 holds.
+bool exact_int64(double v, int64_t& out) {
+  if (!(v >= -9.0e18 && v <= 9.0e18) || v != static_cast<double>(static_cast<int64_t>(v))) return false;
+  out = static_cast<int64_t>(v);
+  return true;
+}
+
+// Inputs an op on the model's path reads by position (beyond the chained one).
+int min_inputs(const std::string& op) {
+  if (op == "Gather" || op == "MatMul" || op == "Gemm" || op == "Reshape" || op == "Add") return 2;
+  return 1;
+}
+
 class OnnxImporter {
  public:
   OnnxImporter(std::string path, const ConvertOptions& options) : path_(std::move(path)), options_(options) {}
@@ -398,9 +411,18 @@ class OnnxImporter {
   Result<std::vector<int64_t>> int_list(const onnx::NodeProto& n, int input, const std::string& attr_name) {
     std::vector<int64_t> out;
     if (n.input_size() > input && !n.input(input).empty()) {
+      if (!is_const(n.input(input)))
+        return node_error(n, Errc::unsupported, cat("input ", input, " '", n.input(input),
+                                                    "' is computed by the graph; recur needs it to be a constant"));
       auto c = get_const(n.input(input), cat("input ", input));
       if (!c.ok()) return node_error(n, c.status().code(), c.status().message());
-      for (double v : c->v) out.push_back(static_cast<int64_t>(v));
+      for (double v : c->v) {
+        int64_t i = 0;
+        if (!exact_int64(v, i))
+          return node_error(n, Errc::invalid_model, cat("input ", input, " '", n.input(input),
+                                                        "' holds ", v, ", not a usable integer"));
+        out.push_back(i);
+      }
       return out;
     }
     if (const auto* a = attr(n, attr_name))
@@ -416,9 +438,12 @@ class OnnxImporter {
     int which = -1;
     Chain* in = chain_input(n, &which);
     if (!in) return Status::Ok();  // off the chain: shape subgraphs, constants
+    if (n.output_size() < 1 || n.input_size() < min_inputs(op))
+      return node_error(n, Errc::invalid_model, cat(op, " has ", n.input_size(), " inputs and ", n.output_size(),
+                                                    " outputs; it needs at least ", min_inputs(op), " and 1"));
     Chain c = *in;
     auto out = [&](Chain v) {
-      if (n.output_size() > 0) chain_[n.output(0)] = std::move(v);
+      chain_[n.output(0)] = std::move(v);
       return Status::Ok();
     };
     if (op == "Shape" || op == "Size") return Status::Ok();  // reads dims only; leaves the chain
@@ -505,7 +530,8 @@ class OnnxImporter {
       if (axis < 0 || axis >= static_cast<int64_t>(c.axes.size()) || c.axes[static_cast<size_t>(axis)] != 'T' ||
           !idx->dims.empty() || idx->v.size() != 1)
         return node_error(n, Errc::unsupported, "only a scalar Gather of the last time step is supported");
-      int64_t i = static_cast<int64_t>(idx->v[0]);
+      int64_t i = 0;
+      if (!exact_int64(idx->v[0], i)) return node_error(n, Errc::invalid_model, "Gather index is not an integer");
       if (i != -1 && !(static_T_ && i == *static_T_ - 1))
         return node_error(n, Errc::unsupported, cat("gathers time step ", i, "; only the last step (-1) is supported"));
       c.axes.erase(c.axes.begin() + axis);
@@ -684,7 +710,7 @@ class OnnxImporter {
       auto idx = get_const(n.input(1), "indices");
       if (!idx.ok()) return node_error(n, idx.status().code(), idx.status().message());
       if (!idx->dims.empty() || idx->v.size() != 1) return node_error(n, Errc::unsupported, "non-scalar gather from a state");
-      row = static_cast<int64_t>(idx->v[0]);
+      if (!exact_int64(idx->v[0], row)) return node_error(n, Errc::invalid_model, "Gather index is not an integer");
       if (row < 0) row += nrows;
     } else if (op == "Squeeze") {
       auto axes = int_list(n, 1, "axes");

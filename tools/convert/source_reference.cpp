@@ -100,23 +100,24 @@ struct DirectionRunner {
       return;
     }
     if (L.cell == CellType::gru) {
+      // z and r for every unit first: n needs r * h over all units when linear_before_reset=0.
+      std::vector<double> z(static_cast<size_t>(H)), r(static_cast<size_t>(H)), rh(static_cast<size_t>(Hout));
       for (int64_t j = 0; j < H; ++j) {
-        double z = apply_activation(acts[0], clip(pre('z', j)));
-        double r = apply_activation(acts[0], clip(pre('r', j)));
+        z[j] = apply_activation(acts[0], clip(pre('z', j)));
+        r[j] = apply_activation(acts[0], clip(pre('r', j)));
+      }
+      for (int64_t k = 0; k < Hout; ++k) rh[k] = r[k] * h[k];
+      for (int64_t j = 0; j < H; ++j) {
         double n;
         if (L.linear_before_reset) {
-          double rh = w_dot(D.R, Hout, 'n', j, h.data(), Hout) + bias(D.Rb, 'n', j);
-          n = w_dot(D.W, I, 'n', j, x, I) + bias(D.Wb, 'n', j) + r * rh;
+          double rec = w_dot(D.R, Hout, 'n', j, h.data(), Hout) + bias(D.Rb, 'n', j);
+          n = w_dot(D.W, I, 'n', j, x, I) + bias(D.Wb, 'n', j) + r[j] * rec;
         } else {
-          std::vector<double> rhv(static_cast<size_t>(Hout));
-          // r gates for every unit are needed: recompute them (fp64 oracle, clarity over speed).
-          for (int64_t k = 0; k < Hout; ++k)
-            rhv[k] = apply_activation(acts[0], clip(pre('r', k))) * h[k];
-          n = w_dot(D.W, I, 'n', j, x, I) + w_dot(D.R, Hout, 'n', j, rhv.data(), Hout) +
-              bias(D.Wb, 'n', j) + bias(D.Rb, 'n', j);
+          n = w_dot(D.W, I, 'n', j, x, I) + w_dot(D.R, Hout, 'n', j, rh.data(), Hout) + bias(D.Wb, 'n', j) +
+              bias(D.Rb, 'n', j);
         }
         n = apply_activation(acts[1], clip(n));
-        hn[j] = (1.0 - z) * n + z * h[j];
+        hn[j] = (1.0 - z[j]) * n + z[j] * h[j];
       }
       h = hn;
       return;

@@ -5,8 +5,9 @@
 // four Linears f_gate, i_gate, c_cell, o_gate of weight (H, I+H) over [x_t, h_t].
 #include "tools/convert/state_dict.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
-#include <regex>
 #include <set>
 
 #include "tools/convert/source_reference.hpp"
@@ -40,6 +41,22 @@ struct Lookup {
     return get(name, rank);
   }
 };
+
+// "<prefix>weight_ih_l<k>[_reverse]" -> prefix, k, reverse; false for any other name.
+bool parse_weight_ih(const std::string& name, std::string& prefix, std::string& layer, bool& reverse) {
+  static const std::string kKey = "weight_ih_l";
+  size_t at = name.rfind(kKey);
+  if (at == std::string::npos) return false;
+  size_t p = at + kKey.size(), digits = p;
+  while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
+  if (digits == p) return false;
+  std::string rest = name.substr(digits);
+  if (!rest.empty() && rest != "_reverse") return false;
+  prefix = name.substr(0, at);
+  layer = name.substr(p, digits - p);
+  reverse = !rest.empty();
+  return true;
+}
 
 CellType cell_from_arch(const std::string& arch) {
   if (arch == "gru") return CellType::gru;
@@ -170,7 +187,6 @@ Result<Conversion> convert_state_dict(const StateDict& sd, const std::string& pa
       arch.arch != "lstm_v1")
     return fail(Errc::invalid_argument, cat("--arch '", arch.arch, "': expected lstm, gru, rnn or lstm_v1"));
 
-  Result<Conversion> result = fail(Errc::internal, "unreachable");
   // LSTM_v1: explicit, or recognised by its four gate Linears.
   std::string v1_prefix = arch.prefix;
   bool is_v1 = arch.arch == "lstm_v1";
@@ -197,18 +213,18 @@ Result<Conversion> convert_state_dict(const StateDict& sd, const std::string& pa
     conv = std::move(*r);
   } else {
     // nn.LSTM / nn.GRU / nn.RNN.
-    static const std::regex kIh(R"(^(.*)weight_ih_l(\d+)(_reverse)?$)");
     std::set<std::string> prefixes;
     int max_layer = -1;
     bool any_reverse = false;
     for (const auto& t : sd) {
-      std::smatch m;
-      if (!std::regex_match(t.name, m, kIh)) continue;
-      if (!arch.prefix.empty() && m[1].str() != arch.prefix) continue;
-      prefixes.insert(m[1].str());
-      if (m[2].str().size() > 4) return fail(Errc::invalid_model, cat("tensor '", t.name, "': layer index too large"));
-      max_layer = std::max(max_layer, std::stoi(m[2].str()));
-      any_reverse |= m[3].matched;
+      std::string prefix, layer;
+      bool reverse = false;
+      if (!parse_weight_ih(t.name, prefix, layer, reverse)) continue;
+      if (!arch.prefix.empty() && prefix != arch.prefix) continue;
+      prefixes.insert(prefix);
+      if (layer.size() > 4) return fail(Errc::invalid_model, cat("tensor '", t.name, "': layer index too large"));
+      max_layer = std::max(max_layer, std::stoi(layer));
+      any_reverse |= reverse;
     }
     if (prefixes.empty())
       return fail(Errc::invalid_model,

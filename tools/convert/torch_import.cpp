@@ -117,7 +117,7 @@ static Result<Conversion> convert_torch_unguarded(const std::string& path, const
 
   StateDict sd;
   std::map<std::string, std::vector<uint8_t>> storages;
-  for (const PickledTensor& val : *pickled) {
+  for (const PickledTensor& val : pickled->tensors) {
     const StorageType* type = val.type;
     NamedTensor nt;
     nt.name = val.name;
@@ -170,6 +170,8 @@ static Result<Conversion> convert_torch_unguarded(const std::string& path, const
   }
   auto result = convert_state_dict(sd, path, SourceFormat::torch, options);
   if (!result.ok()) return Status(result.status()).with_context(path);
+  if (!pickled->from_key.empty())
+    result->notes.insert(result->notes.begin(), cat("checkpoint: took the state_dict under '", pickled->from_key, "'"));
   return result;
 }
 

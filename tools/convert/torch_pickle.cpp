@@ -384,14 +384,32 @@ const StorageType* storage_type(const std::string& global) {
   return nullptr;
 }
 
-Result<std::vector<PickledTensor>> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name) {
+Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name) {
   Unpickler up(data, size, name);
   auto root = up.run();
   if (!root.ok()) return root.status();
   if ((*root)->kind != PyObj::dict)
     return fail(Errc::unsupported, cat(name, ": the pickle holds no dict: save module.state_dict(), not the module"));
-  std::vector<PickledTensor> out;
-  const auto& items = (*root)->items;
+  PickledStateDict out;
+  const PyObj* dict = root->get();
+  // A training checkpoint {"epoch": ..., "model_state_dict": {...}, "optimizer_state_dict": ...}:
+  // take the model's state_dict when the root is not itself a dict of tensors.
+  bool all_tensors = true;
+  for (size_t k = 1; k < dict->items.size(); k += 2) all_tensors &= dict->items[k]->kind == PyObj::tensor;
+  if (!all_tensors) {
+    for (const char* want : {"state_dict", "model_state_dict", "model"}) {
+      for (size_t k = 0; k + 1 < dict->items.size(); k += 2) {
+        const Obj& key = dict->items[k];
+        if (key->kind == PyObj::str && key->s == want && dict->items[k + 1]->kind == PyObj::dict) {
+          out.from_key = want;
+          dict = dict->items[k + 1].get();
+          break;
+        }
+      }
+      if (!out.from_key.empty()) break;
+    }
+  }
+  const auto& items = dict->items;
   for (size_t k = 0; k + 1 < items.size(); k += 2) {
     const Obj& key = items[k];
     const Obj& val = items[k + 1];
@@ -406,7 +424,7 @@ Result<std::vector<PickledTensor>> read_state_dict_pickle(const uint8_t* data, s
     t.offset = val->offset;
     t.size = val->size;
     t.stride = val->stride;
-    out.push_back(std::move(t));
+    out.tensors.push_back(std::move(t));
   }
   return out;
 }

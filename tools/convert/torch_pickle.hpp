@@ -33,9 +33,15 @@ struct PickledTensor {
   std::vector<int64_t> size, stride;
 };
 
-// Decodes data.pkl holding a state_dict ({name: tensor}); `name` prefixes error messages.
+struct PickledStateDict {
+  std::vector<PickledTensor> tensors;  // in pickle order
+  std::string from_key;                // non-empty: taken from checkpoint[from_key]
+};
+
+// Decodes data.pkl holding a state_dict ({name: tensor}), or a training checkpoint dict whose
+// "state_dict" / "model_state_dict" / "model" entry is one; `name` prefixes error messages.
 // Errors: unsupported (a global or callable outside the allow-list, not a dict of tensors),
 // bad_metadata (an opcode outside the allow-list, malformed stack), truncated.
-Result<std::vector<PickledTensor>> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name);
+Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name);
 
 }  // namespace recur::convert
