@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "formats/npy.hpp"
 #include "recur/format.hpp"
 #include "support/random_spec.hpp"
@@ -238,4 +240,21 @@ TEST_CASE("contract: recur convert leaves no partial output") {
       CHECK_MESSAGE(e.path().string().find(".tmp") == std::string::npos, "temporary left: ", e.path());
     }
   }
+}
+
+TEST_CASE("recur bench: runs and writes JSON rows; bad options are errors") {
+  const Workdir w("bench");
+  const Models m(w);
+  const std::string json_path = w / "bench.json";
+  Outcome o = cli(w, "bench '" + m.lstm + "' --batch 1,3 --threads 1 --seq-len 4 --min-time 0.01 --json '" + json_path + "'");
+  CHECK_MESSAGE(o.exit_code == 0, o.err);
+  std::ifstream f(json_path);
+  const nlohmann::json doc = nlohmann::json::parse(f, nullptr, false);
+  REQUIRE(!doc.is_discarded());
+  CHECK(doc["rows"].size() == 2);
+  CHECK(doc["rows"][1]["batch"] == 3);
+  CHECK(doc["rows"][1]["median_us"].get<double>() > 0);
+  expect_failure(cli(w, "bench '" + m.lstm + "' --batch 0"), "bench", "invalid_argument", "batch 0");
+  expect_failure(cli(w, "bench '" + m.lstm + "' --seq-len -3"), "bench", "invalid_argument", "--seq-len");
+  expect_failure(cli(w, "bench '" + (w / "none.recur") + "'"), "bench", "io", "none.recur");
 }
