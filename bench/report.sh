@@ -6,6 +6,7 @@
 #
 #   bench/report.sh [--quick] [--build DIR] [--out FILE] [--reps N] [--min-time SECONDS]
 #                   [--filter REGEX] [--json FILE (keep the raw results)]
+#                   [--from-json FILE (format kept results, run nothing)]
 #   --quick: LSTM (8,64,50) (256,256,100) (512,512,100) (1024,1024,50), B in {1, 64}, GRU/RNN
 #            at 512, threads 1 and 2 (a few minutes); default: every standard shape, B 1/4/16/64.
 set -euo pipefail
@@ -18,6 +19,7 @@ reps=3
 min_time=""
 filter=""
 keep_json=""
+from_json=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick="--quick"; shift ;;
@@ -27,13 +29,14 @@ while [[ $# -gt 0 ]]; do
     --min-time) min_time="$2"; shift 2 ;;
     --filter) filter="$2"; shift 2 ;;
     --json) keep_json="$2"; shift 2 ;;
+    --from-json) from_json="$2"; shift 2 ;;
     *) echo "report.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
 [[ -z "$min_time" ]] && min_time=$([[ -n "$quick" ]] && echo 0.1 || echo 0.3)
 
 bench="$build/bench/recur_bench"
-if [[ ! -x "$bench" ]]; then
+if [[ -z "$from_json" && ! -x "$bench" ]]; then
   echo "report.sh: $bench not found; build first: cmake --build --preset release -j2" >&2
   exit 1
 fi
@@ -42,10 +45,17 @@ trap 'rm -f "$json"' EXIT
 args=($quick --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json
       --benchmark_min_time="$min_time" --benchmark_repetitions="$reps")
 [[ -n "$filter" ]] && args+=(--benchmark_filter="$filter")
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-echo "report.sh: $bench ${args[*]}" >&2
-"$bench" "${args[@]}" > /dev/null
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ -n "$from_json" ]]; then
+  # Only format results kept by an earlier run (--json).
+  cp "$from_json" "$json"
+  load_before="(not recorded)"
+  load_after="(not recorded)"
+else
+  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "report.sh: $bench ${args[*]}" >&2
+  "$bench" "${args[@]}" > /dev/null
+  load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 [[ -n "$keep_json" ]] && cp "$json" "$keep_json"
 
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
@@ -89,7 +99,7 @@ keys.sort(key=lambda k: (order.get(k[0], 9), k[2], k[1], -k[3], k[4], k[5]))
 lines = []
 lines.append("# Benchmarks: recur vs oneDNN")
 lines.append("")
-lines.append(f"Measured {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')} on {cpu} ({cores} CPUs; {flags.strip()}),")
+lines.append(f"Measured {data['context'].get('date', '?')} on {cpu} ({cores} CPUs; {flags.strip()}),")
 lines.append(f"load average {load_before} before and {load_after} after the run (a shared machine: other")
 lines.append("jobs were running; each row is the fastest of the repetitions).")
 lines.append("")

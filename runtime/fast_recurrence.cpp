@@ -28,8 +28,9 @@ using kernels::StepArgs;
 
 constexpr int64_t kGemmRowBlock = 192;  // input-projection rows per pass over the panels
 // Below these amounts of work another thread costs more (wake-up, a barrier per step) than it
-// saves: the thread count is an upper bound, and any count gives the same bits.
-constexpr int64_t kMinStepBytesPerThread = 128 << 10;  // recurrent weights read per step
+// saves (e.g. H=64, B=4: 64K multiply-adds per step): the thread count is an upper bound, and
+// any count gives the same bits.
+constexpr int64_t kMinStepFmasPerThread = 64 << 10;     // recurrent multiply-adds per step
 constexpr int64_t kMinGemmFmasPerThread = 1 << 21;     // input-projection multiply-adds
 
 int threads_for(int threads, int64_t work, int64_t min_per_thread) {
@@ -245,8 +246,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
 
   // Threads: never more per direction than it has panels.
   const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
-  const int64_t step_bytes = l.gate_width() * H * static_cast<int64_t>(sizeof(float));
-  const int per_dir = threads_for(threads, step_bytes, kMinStepBytesPerThread);
+  const int per_dir = threads_for(threads, l.gate_width() * H * B, kMinStepFmasPerThread);
   const int team = static_cast<int>(std::min<int64_t>(
       {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
   if (team <= 1) {
@@ -312,8 +312,7 @@ void step_fast_layer(const Model::Impl& m, const PackedLayer& l, int64_t B, cons
   a.rh = s.rh.data();
   a.ldz = l.H;
   const PanelShape rs = rec_shape(k, l);
-  threads = threads_for(threads, l.gate_width() * l.H * static_cast<int64_t>(sizeof(float)),
-                        kMinStepBytesPerThread);
+  threads = threads_for(threads, l.gate_width() * l.H * B, kMinStepFmasPerThread);
   if (!gru_two_phase(l)) {
     parallel_for(threads, rs.panels(), 1, rs.panel_floats() * B, [&](int64_t p0, int64_t p1) {
       fused_step(k, l, w, a, p0, p1, 0, 0, [] {});
