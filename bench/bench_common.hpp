@@ -52,6 +52,7 @@ std::vector<Problem> standard_problems(bool quick);
 void register_rnn(const std::vector<Problem>& problems);
 void register_gemm(bool quick);
 void register_load(bool quick);
+void register_denormal(bool quick);
 // The ISA Model picks by default (RECUR_ISA applies), for the benchmark context.
 std::string recur_isa();
 

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   recur::bench::register_rnn(recur::bench::standard_problems(quick));
   recur::bench::register_gemm(quick);
   recur::bench::register_load(quick);
+  recur::bench::register_denormal(quick);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

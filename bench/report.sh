@@ -176,6 +176,24 @@ if load:
     if l and r:
         lines.append("")
         lines.append(f"Load (mmap + validate + checksum + pack) / read the bytes once = {l[0]/r[0]:.2f}x.")
+denormal = {n: best[n][0] for n in best if n.startswith("denormal/")}
+if denormal:
+    lines.append("")
+    lines.append("## Subnormal values: one step, LSTM I=H=256, B=1, 1 thread")
+    lines.append("")
+    lines.append("Each step starts from the same state; `subnormal_inputs` makes x, h and c subnormal,")
+    lines.append("`subnormal_weights` every weight and bias. recur sets FTZ/DAZ in every worker, so the")
+    lines.append("ratio to `normal` should stay near 1 (without it, x86 cores take microcode assists).")
+    lines.append("")
+    lines.append("| kernels | values | time per step | / normal |")
+    lines.append("|---|---|---:|---:|")
+    dp = re.compile(r"^denormal/(\w+)/(\w+)/H:(\d+)$")
+    for n in sorted(denormal):
+        m = dp.match(n)
+        if not m: continue
+        base = denormal.get(f"denormal/{m.group(1)}/normal/H:{m.group(3)}")
+        ratio = f"{denormal[n]/base:.2f}x" if base else "n/a"
+        lines.append(f"| {m.group(1)} | {m.group(2)} | {fmt_time(denormal[n])} | {ratio} |")
 open(out, "w").write("\n".join(lines) + "\n")
 print(f"report.sh: wrote {out} ({len(keys)} shapes)", file=sys.stderr)
 PY

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Builds the `fuzz` preset (clang-14, libFuzzer, ASan+UBSan) and runs every fuzz target for
-# SECONDS each (default 60), starting from the committed corpus. New crashes land in
+# Builds the `fuzz` preset (clang-14, libFuzzer, ASan+UBSan) and runs every fuzz target (or the
+# TARGETs named) for SECONDS each (default 60), starting from the committed corpus.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+# Once built, two invocations with different targets may run side by side (one per core). Crashes land in
 # build/fuzz/artifacts/<target>/; add each as a regression input under tests/fuzz/corpus/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+shift || true
 bash scripts/install-deps.sh fuzz
 cmake --preset fuzz > /dev/null
-targets=$(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')
+if [ $# -gt 0 ]; then
+  targets="$*"
+else
+  targets=$(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')
+fi
 cmake --build --preset fuzz -j"$(nproc)" --target $targets > /dev/null
 crashed=()
 for t in $targets; do
