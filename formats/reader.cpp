@@ -5,16 +5,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include <xxhash.h>
 
 #include "formats/checked.hpp"
+#include "formats/finite.hpp"
 #include "formats/layout.hpp"
 #include "formats/metadata.hpp"
+#include "formats/tensor_sink.hpp"
 #include "recur/format.hpp"
 
 namespace recur {
@@ -168,7 +172,46 @@ Status read_padding(const ByteSource& src, uint64_t from, uint64_t to, XXH64_sta
   return {};
 }
 
-Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile& out) {
+// Reads one tensor's bytes in chunks of whole rows that stay in cache while each is hashed,
+// checked finite and then either stored in t.data or handed to the sink.
+constexpr uint64_t kChunkBytes = 256u << 10;
+
+Status read_tensor(const ByteSource& src, uint64_t at, const TensorInfo& info, Tensor& t,
+                   XXH64_state_t* hash, bool check_finite, TensorSink* sink,
+                   std::vector<float>& staging) {
+  const int64_t numel = static_cast<int64_t>(info.size / sizeof(float));
+  int64_t row_len = 1;  // shapes are bounded and fill info.size (metadata.cpp)
+  for (size_t i = 1; i < info.shape.size(); ++i) row_len *= info.shape[i];
+  const int64_t rows_total = row_len ? numel / row_len : 0;
+  const int64_t rows_per_chunk =
+      std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / sizeof(float)) / std::max<int64_t>(row_len, 1));
+  const bool to_sink = sink && sink->takes(t);
+  if (to_sink) {
+    staging.resize(static_cast<size_t>(std::min(rows_per_chunk, rows_total) * row_len));
+  } else {
+    t.data.resize(static_cast<size_t>(numel));
+  }
+  for (int64_t r = 0; r < rows_total; r += rows_per_chunk) {
+    const int64_t count = std::min(rows_per_chunk, rows_total - r);
+    const int64_t first = r * row_len, n = count * row_len;
+    float* dst = to_sink ? staging.data() : t.data.data() + first;
+    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+    RECUR_TRY(src.read(at + static_cast<uint64_t>(first) * sizeof(float), dst, bytes));
+    if (hash) XXH64_update(hash, dst, bytes);
+    if (check_finite) {
+      const int64_t i = first_non_finite(dst, n);
+      if (i < n) {
+        return {Errc::non_finite, "tensor '" + info.name + "' has a non-finite value at flat index " +
+                                      std::to_string(first + i)};
+      }
+    }
+    if (to_sink) sink->rows(t, r, count, dst);
+  }
+  return {};
+}
+
+Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile& out,
+                    TensorSink* sink) {
   const uint64_t size = src.size();
   if (size == 0) return {Errc::truncated, "the file is empty"};
   if (size < layout::kHeaderSize) {
@@ -232,6 +275,15 @@ Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile
     slot_of[it->second] = &slot;
   });
   if (!bind.ok()) return fail(bind);
+  for (size_t i = 0; i < info.tensors.size(); ++i) {
+    if (slot_of[i]) slot_of[i]->shape = info.tensors[i].shape;
+  }
+  if (sink) {
+    // The sink plans its packing from the attributes and shapes before any data arrives.
+    if (Status s = validate_shapes(out.spec); !s.ok()) return fail(s);
+    RECUR_TRY(sink->begin(out.spec));
+  }
+  std::vector<float> staging;
 
   // Tensors are contiguous in table order, each starting at the previous end rounded up to 64.
   uint64_t expected_offset = 0;
@@ -252,11 +304,11 @@ Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile
                                          std::to_string(file_end) + " but the file has " +
                                          std::to_string(h.file_size) + " bytes"});
     }
-    Tensor& slot = *slot_of[i];
-    slot.shape = t.shape;
-    slot.data.resize(static_cast<size_t>(t.size / sizeof(float)));
-    RECUR_TRY(src.read(h.data_offset + t.offset, slot.data.data(), static_cast<size_t>(t.size)));
-    if (hs) XXH64_update(hs, slot.data.data(), static_cast<size_t>(t.size));
+    if (Status s = read_tensor(src, h.data_offset + t.offset, t, *slot_of[i], hs,
+                               options.check_finite, sink, staging);
+        !s.ok()) {
+      return s.code() == Errc::truncated || s.code() == Errc::io ? s : fail(s);
+    }
     if (!checked::align_up(end, layout::kAlignment, expected_offset)) {
       return fail({Errc::bad_tensor, "tensor '" + t.name + "' end overflows"});
     }
@@ -279,7 +331,9 @@ Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile
   }
   // Little-endian hosts only: f32 bytes were copied as they are.
   static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "recur assumes a little-endian host");
-  return validate(out.spec, options.check_finite);
+  // Values were checked chunk by chunk above; what is left is structure (and sizes, unless a
+  // sink took tensors, whose sizes read_tensor has delivered row by row).
+  return sink ? Status{} : validate(out.spec, /*check_finite=*/false);
 }
 
 }  // namespace
@@ -289,12 +343,14 @@ Result<ModelFile> parse_model(const uint8_t* data, size_t size, const std::strin
   if (!data && size) return Status(Errc::invalid_argument, name + ": null data");
   MemorySource src(data, size);
   ModelFile out;
-  Status s = parse_source(src, options, out);
+  Status s = parse_source(src, options, out, nullptr);
   if (!s.ok()) return s.with_context(name);
   return out;
 }
 
-Result<ModelFile> read_model(const std::string& path, const ReadOptions& options) {
+namespace {
+
+Result<ModelFile> read_file(const std::string& path, const ReadOptions& options, TensorSink* sink) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status(Errc::io, path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
@@ -309,9 +365,19 @@ Result<ModelFile> read_model(const std::string& path, const ReadOptions& options
   }
   FileSource src(fd, static_cast<uint64_t>(st.st_size));
   ModelFile out;
-  Status s = parse_source(src, options, out);
+  Status s = parse_source(src, options, out, sink);
   if (!s.ok()) return s.with_context(path);
   return out;
+}
+
+}  // namespace
+
+Result<ModelFile> read_model(const std::string& path, const ReadOptions& options) {
+  return read_file(path, options, nullptr);
+}
+
+Result<ModelFile> read_model(const std::string& path, const ReadOptions& options, TensorSink& sink) {
+  return read_file(path, options, &sink);
 }
 
 }  // namespace recur

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "formats/finite.hpp"
+
 namespace recur {
 namespace {
 
@@ -30,24 +32,30 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return s + ")";
 }
 
+// How much of a tensor validate looks at.
+enum class Check {
+  shapes,  // attributes and shapes only (the reader, before it streams the data)
+  sizes,   // and that the data fills the shape
+  finite,  // and that every value is finite
+};
+
 Status check_tensor(const Tensor& t, const std::string& what, std::vector<int64_t> expected,
-                    bool check_finite) {
+                    Check check) {
   if (t.shape != expected) {
     return {Errc::invalid_model, what + " has shape " + shape_str(t.shape) + ", expected " +
                                      shape_str(expected)};
   }
+  if (check == Check::shapes) return {};
   int64_t n = 1;
   for (int64_t d : expected) n *= d;  // dims already bounded by kMaxDim checks
   if (t.numel() != n) {
     return {Errc::invalid_model, what + " holds " + std::to_string(t.numel()) +
                                      " values but its shape needs " + std::to_string(n)};
   }
-  if (check_finite) {
-    for (int64_t i = 0; i < n; ++i) {
-      if (!std::isfinite(t.data[static_cast<size_t>(i)])) {
-        return {Errc::non_finite, what + " has a non-finite value at flat index " +
-                                      std::to_string(i)};
-      }
+  if (check == Check::finite) {
+    const int64_t i = first_non_finite(t.data.data(), n);
+    if (i < n) {
+      return {Errc::non_finite, what + " has a non-finite value at flat index " + std::to_string(i)};
     }
   }
   return {};
@@ -61,7 +69,7 @@ Status check_dim(int64_t v, const std::string& what) {
   return {};
 }
 
-Status validate_layer(const RecurrentLayer& layer, const std::string& where, bool check_finite) {
+Status validate_layer(const RecurrentLayer& layer, const std::string& where, Check check) {
   RECUR_TRY(check_dim(layer.input_size, where + " input_size"));
   RECUR_TRY(check_dim(layer.hidden_size, where + " hidden_size"));
   if (layer.proj_size < 0 || layer.proj_size > kMaxDim) {
@@ -102,17 +110,17 @@ Status validate_layer(const RecurrentLayer& layer, const std::string& where, boo
     const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
     const bool reverse = d == 1 || layer.direction == Direction::reverse;
     const std::string p = where + (reverse ? " reverse " : " forward ");
-    RECUR_TRY(check_tensor(w.W, p + "W", {gh, layer.input_size}, check_finite));
-    RECUR_TRY(check_tensor(w.R, p + "R", {gh, hout}, check_finite));
-    RECUR_TRY(check_tensor(w.Wb, p + "Wb", {gh}, check_finite));
-    RECUR_TRY(check_tensor(w.Rb, p + "Rb", {gh}, check_finite));
+    RECUR_TRY(check_tensor(w.W, p + "W", {gh, layer.input_size}, check));
+    RECUR_TRY(check_tensor(w.R, p + "R", {gh, hout}, check));
+    RECUR_TRY(check_tensor(w.Wb, p + "Wb", {gh}, check));
+    RECUR_TRY(check_tensor(w.Rb, p + "Rb", {gh}, check));
     if (layer.peepholes) {
-      RECUR_TRY(check_tensor(w.P, p + "P", {3 * h}, check_finite));
+      RECUR_TRY(check_tensor(w.P, p + "P", {3 * h}, check));
     } else if (!w.P.empty()) {
       return {Errc::invalid_model, p + "P is present but peepholes are off"};
     }
     if (layer.proj_size > 0) {
-      RECUR_TRY(check_tensor(w.Wp, p + "Wp", {hout, h}, check_finite));
+      RECUR_TRY(check_tensor(w.Wp, p + "Wp", {hout, h}, check));
     } else if (!w.Wp.empty()) {
       return {Errc::invalid_model, p + "Wp is present but proj_size is 0"};
     }
@@ -212,7 +220,9 @@ bool ModelSpec::operator==(const ModelSpec& o) const {
          head == o.head;
 }
 
-Status validate(const ModelSpec& spec, bool check_finite) {
+namespace {
+
+Status validate_spec(const ModelSpec& spec, Check check) {
   if (spec.layers.empty()) return {Errc::invalid_model, "model has no recurrent layer"};
   int64_t width = spec.layers.front().input_size;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
@@ -222,7 +232,7 @@ Status validate(const ModelSpec& spec, bool check_finite) {
       return {Errc::invalid_model, where + " input_size is " + std::to_string(layer.input_size) +
                                        " but the previous layer outputs " + std::to_string(width)};
     }
-    RECUR_TRY(validate_layer(layer, where, check_finite));
+    RECUR_TRY(validate_layer(layer, where, check));
     width = layer.output_width();
   }
   if (spec.head) {
@@ -232,10 +242,18 @@ Status validate(const ModelSpec& spec, bool check_finite) {
                                        " but the last layer outputs " + std::to_string(width)};
     }
     RECUR_TRY(check_dim(head.output_size, "dense head output_size"));
-    RECUR_TRY(check_tensor(head.W, "dense head W", {head.output_size, head.input_size}, check_finite));
-    RECUR_TRY(check_tensor(head.b, "dense head b", {head.output_size}, check_finite));
+    RECUR_TRY(check_tensor(head.W, "dense head W", {head.output_size, head.input_size}, check));
+    RECUR_TRY(check_tensor(head.b, "dense head b", {head.output_size}, check));
   }
   return {};
 }
+
+}  // namespace
+
+Status validate(const ModelSpec& spec, bool check_finite) {
+  return validate_spec(spec, check_finite ? Check::finite : Check::sizes);
+}
+
+Status validate_shapes(const ModelSpec& spec) { return validate_spec(spec, Check::shapes); }
 
 }  // namespace recur

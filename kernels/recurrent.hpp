@@ -50,6 +50,10 @@ class AlignedFloats {
 
 // Packs W (G*H, K) row-major into shape.floats() floats (layout above).
 void pack_panels_f32(const PanelShape& shape, const float* W, float* out);
+// The same in pieces, for a loader that streams W from a file: zero the lanes past unit H once,
+// then pack any rows [row0, row0 + n) of W (given row-major, K floats each) in any order.
+void zero_panel_padding(const PanelShape& shape, float* out);
+void pack_panel_rows(const PanelShape& shape, int64_t row0, int64_t n, const float* rows, float* out);
 
 // ---- Kernels ---------------------------------------------------------------------------
 // C (M, G*H) = A (M, K) · W^T + bias (G*H), for the units of panels [p0, p1) only; C in the

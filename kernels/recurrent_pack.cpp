@@ -1,5 +1,14 @@
-// pack_panels_f32 (portable, runs once at load) and the aligned storage for packed panels.
+// pack_panel_rows (portable, runs once at load) and the aligned storage for packed panels.
 // Layout in kernels/recurrent.hpp: out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past H.
+#include <sys/mman.h>
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <new>
 
 #include "kernels/recurrent.hpp"
@@ -7,8 +16,45 @@
 namespace recur::kernels {
 
 namespace {
-constexpr size_t kPanelAlign = 64;  // bytes: one cache line, one AVX-512 vector
+constexpr size_t kPanelAlign = 64;        // bytes: one cache line, one AVX-512 vector
+constexpr size_t kHugePage = 2u << 20;    // big panels go on transparent huge pages if allowed
+constexpr int64_t kTile = 16;             // rows and k per tile: one 64-byte line each way
+
+// dst[k * ld_dst + i] = src[i * ld_src + k] for a kTile x kTile tile: 4x4 SSE transposes where
+// the baseline ISA has them (every x86-64), scalar elsewhere. Runs once at load.
+void transpose_tile(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+#if defined(__SSE2__)
+  // The panels are written once and not read again at load: where the destination lines are
+  // whole and aligned, stream them past the cache (no read-for-ownership of fresh pages).
+  const bool stream = reinterpret_cast<uintptr_t>(dst) % 64 == 0 && ld_dst % 16 == 0;
+  for (int64_t k = 0; k < kTile; k += 4) {
+    for (int64_t i = 0; i < kTile; i += 4) {  // completes lines k..k+3 before the next four
+      __m128 r0 = _mm_loadu_ps(src + (i + 0) * ld_src + k);
+      __m128 r1 = _mm_loadu_ps(src + (i + 1) * ld_src + k);
+      __m128 r2 = _mm_loadu_ps(src + (i + 2) * ld_src + k);
+      __m128 r3 = _mm_loadu_ps(src + (i + 3) * ld_src + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      if (stream) {
+        _mm_stream_ps(dst + (k + 0) * ld_dst + i, r0);
+        _mm_stream_ps(dst + (k + 1) * ld_dst + i, r1);
+        _mm_stream_ps(dst + (k + 2) * ld_dst + i, r2);
+        _mm_stream_ps(dst + (k + 3) * ld_dst + i, r3);
+      } else {
+        _mm_storeu_ps(dst + (k + 0) * ld_dst + i, r0);
+        _mm_storeu_ps(dst + (k + 1) * ld_dst + i, r1);
+        _mm_storeu_ps(dst + (k + 2) * ld_dst + i, r2);
+        _mm_storeu_ps(dst + (k + 3) * ld_dst + i, r3);
+      }
+    }
+  }
+#else
+  for (int64_t k = 0; k < kTile; ++k) {
+    for (int64_t i = 0; i < kTile; ++i) dst[k * ld_dst + i] = src[i * ld_src + k];
+  }
+#endif
 }
+
+}  // namespace
 
 AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
   if (n <= 0) {
@@ -16,43 +62,63 @@ AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
     return;
   }
   size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  bytes = (bytes + kPanelAlign - 1) / kPanelAlign * kPanelAlign;
-  void* p = std::aligned_alloc(kPanelAlign, bytes);
+  const size_t align = bytes >= kHugePage ? kHugePage : kPanelAlign;
+  bytes = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, bytes);
   if (!p) throw std::bad_alloc();
+  // Fewer page faults at load and fewer TLB misses per step; only a hint.
+  if (align == kHugePage) ::madvise(p, bytes, MADV_HUGEPAGE);
   p_.reset(static_cast<float*>(p));
 }
 
-void pack_panels_f32(const PanelShape& sh, const float* W, float* out) {
-  const int64_t G = sh.G, H = sh.H, K = sh.K, V = sh.V, S = sh.S;
-  const int64_t pu = S * V;          // units per panel
-  const int64_t lanes = G * pu;      // floats per k inside a panel
-  constexpr int64_t kTileK = 16;     // k per tile: one 64-byte line of each W row
-  constexpr int64_t kMaxLanes = 256; // G*S*V <= 4*4*16
-  float tile[kMaxLanes][kTileK];     // (lanes, k) gathered rows, transposed on the way out
-  for (int64_t p = 0; p < sh.panels(); ++p) {
-    float* panel = out + p * sh.panel_floats();
-    for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-      const int64_t nk = k0 + kTileK < K ? kTileK : K - k0;
-      // Gather: lane (g, l) is row g*H + p*pu + l of W, or zeros past H.
-      for (int64_t g = 0; g < G; ++g) {
-        for (int64_t l = 0; l < pu; ++l) {
-          const int64_t j = p * pu + l;
-          float* t = tile[g * pu + l];
-          if (j < H) {
-            const float* w = W + (g * H + j) * K + k0;
-            for (int64_t k = 0; k < nk; ++k) t[k] = w[k];
-          } else {
-            for (int64_t k = 0; k < nk; ++k) t[k] = 0.0f;
+void zero_panel_padding(const PanelShape& sh, float* out) {
+  const int64_t pu = sh.units();
+  const int64_t used = sh.H - (sh.panels() - 1) * pu;  // units of the last panel below H
+  if (used == pu) return;
+  const int64_t lanes = sh.G * pu;
+  float* last = out + (sh.panels() - 1) * sh.panel_floats();
+  for (int64_t k = 0; k < sh.K; ++k) {
+    for (int64_t g = 0; g < sh.G; ++g) {
+      float* dst = last + k * lanes + g * pu + used;
+      std::fill(dst, dst + (pu - used), 0.0f);
+    }
+  }
+}
+
+void pack_panel_rows(const PanelShape& sh, int64_t row0, int64_t n, const float* rows, float* out) {
+  const int64_t H = sh.H, K = sh.K, pu = sh.units();
+  const int64_t lanes = sh.G * pu;  // floats per k inside a panel
+  // A run: consecutive rows of one gate g inside one panel p, i.e. consecutive lanes. Each run
+  // is moved in (16 rows x 16 k) tiles: 16 contiguous reads per row, 16 contiguous writes per k.
+  for (int64_t r = row0; r < row0 + n;) {
+    const int64_t g = r / H, j = r % H, p = j / pu, l0 = j % pu;
+    const int64_t run = std::min({pu - l0, H - j, row0 + n - r});
+    const float* src = rows + (r - row0) * K;
+    float* panel = out + p * sh.panel_floats() + g * pu + l0;
+    for (int64_t i0 = 0; i0 < run; i0 += kTile) {
+      const int64_t ni = std::min(kTile, run - i0);
+      for (int64_t k0 = 0; k0 < K; k0 += kTile) {
+        const int64_t nk = std::min(kTile, K - k0);
+        if (ni == kTile && nk == kTile) {
+          transpose_tile(src + i0 * K + k0, K, panel + k0 * lanes + i0, lanes);
+        } else {
+          for (int64_t k = 0; k < nk; ++k) {
+            float* dst = panel + (k0 + k) * lanes + i0;
+            for (int64_t i = 0; i < ni; ++i) dst[i] = src[(i0 + i) * K + k0 + k];
           }
         }
       }
-      // Scatter: contiguous rows of `lanes` floats per k.
-      for (int64_t k = 0; k < nk; ++k) {
-        float* dst = panel + (k0 + k) * lanes;
-        for (int64_t c = 0; c < lanes; ++c) dst[c] = tile[c][k];
-      }
     }
+    r += run;
   }
+#if defined(__SSE2__)
+  _mm_sfence();  // order the streaming stores before anyone reads the panels
+#endif
+}
+
+void pack_panels_f32(const PanelShape& sh, const float* W, float* out) {
+  zero_panel_padding(sh, out);
+  pack_panel_rows(sh, 0, sh.G * sh.H, W, out);
 }
 
 }  // namespace recur::kernels

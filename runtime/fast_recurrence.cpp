@@ -132,24 +132,47 @@ bool fast_path_applies(const kernels::KernelTable& k, const RecurrentLayer& laye
   return true;
 }
 
-void pack_fast(const RecurrentKernels& k, const RecurrentLayer& layer, const DirectionWeights& w,
-               PackedDirection& pd) {
-  const int64_t G = gate_count(layer.cell), H = layer.hidden_size, I = layer.input_size;
-  const bool two_phase = layer.cell == CellType::gru && !layer.linear_before_reset;
-  const PanelShape ws = k.shape(G, H, I);
+void alloc_fast(const RecurrentKernels& k, const PackedLayer& l, PackedDirection& pd) {
+  const PanelShape ws = k.shape(l.G, l.H, l.I);
   pd.Wf = kernels::AlignedFloats(ws.floats());
-  kernels::pack_panels_f32(ws, w.W.data.data(), pd.Wf.data());
-  const PanelShape rs = k.shape(two_phase ? 2 : G, H, H);
+  kernels::zero_panel_padding(ws, pd.Wf.data());
+  const PanelShape rs = rec_shape(k, l);
   pd.Rf = kernels::AlignedFloats(rs.floats());
-  kernels::pack_panels_f32(rs, w.R.data.data(), pd.Rf.data());
-  if (two_phase) {
-    const PanelShape ns = k.shape(1, H, H);
+  kernels::zero_panel_padding(rs, pd.Rf.data());
+  if (gru_two_phase(l)) {
+    const PanelShape ns = k.shape(1, l.H, l.H);
     pd.Rnf = kernels::AlignedFloats(ns.floats());
-    kernels::pack_panels_f32(ns, w.R.data.data() + 2 * H * H, pd.Rnf.data());
+    kernels::zero_panel_padding(ns, pd.Rnf.data());
   }
+}
+
+void pack_fast_rows(const RecurrentKernels& k, const PackedLayer& l, FastMatrix which,
+                    int64_t row0, int64_t n, const float* rows, PackedDirection& pd) {
+  if (which == FastMatrix::W) {
+    kernels::pack_panel_rows(k.shape(l.G, l.H, l.I), row0, n, rows, pd.Wf.data());
+    return;
+  }
+  if (!gru_two_phase(l)) {
+    kernels::pack_panel_rows(rec_shape(k, l), row0, n, rows, pd.Rf.data());
+    return;
+  }
+  // gru without linear_before_reset: rows [0, 2H) are z, r; rows [2H, 3H) are n, packed apart.
+  const int64_t zr_end = 2 * l.H;
+  if (row0 < zr_end) {
+    const int64_t m = std::min(n, zr_end - row0);
+    kernels::pack_panel_rows(rec_shape(k, l), row0, m, rows, pd.Rf.data());
+    row0 += m;
+    rows += m * l.H;
+    n -= m;
+  }
+  if (n > 0) kernels::pack_panel_rows(k.shape(1, l.H, l.H), row0 - zr_end, n, rows, pd.Rnf.data());
+}
+
+void pack_fast_biases(const PackedLayer& l, const DirectionWeights& w, PackedDirection& pd) {
   // Biases that are simply added: Wb + Rb, except Rb_n under linear_before_reset.
+  const int64_t G = l.G, H = l.H;
   pd.bias.assign(sz(G * H), 0.0f);
-  const bool keep_rbn = layer.cell == CellType::gru && layer.linear_before_reset;
+  const bool keep_rbn = l.cell == CellType::gru && l.linear_before_reset;
   for (int64_t j = 0; j < G * H; ++j) {
     pd.bias[sz(j)] = w.Wb.data[sz(j)] + (keep_rbn && j >= 2 * H ? 0.0f : w.Rb.data[sz(j)]);
   }

@@ -15,10 +15,16 @@ namespace recur {
 bool fast_path_applies(const kernels::KernelTable& k, const RecurrentLayer& layer,
                        const std::vector<PackedDirection>& dirs);
 
-// Packs one direction for k: W and R as gate panels, the biases that are simply added folded
-// into `bias`, Rb kept (gru with linear_before_reset needs Rb_n inside r ⊙ (...)).
-void pack_fast(const kernels::RecurrentKernels& k, const RecurrentLayer& layer,
-               const DirectionWeights& w, PackedDirection& pd);
+// Packing one direction for k, in three parts so a loader can pack W and R while it reads them:
+// alloc_fast sizes the gate panels (padding zeroed); pack_fast_rows packs rows [row0, row0 + n)
+// of the canonical W (G*H, I) or R (G*H, H), in any order; pack_fast_biases folds the biases
+// that are simply added into `bias` and keeps Rb (gru with linear_before_reset needs Rb_n
+// inside r ⊙ (...)).
+enum class FastMatrix { W, R };
+void alloc_fast(const kernels::RecurrentKernels& k, const PackedLayer& layer, PackedDirection& pd);
+void pack_fast_rows(const kernels::RecurrentKernels& k, const PackedLayer& layer, FastMatrix which,
+                    int64_t row0, int64_t n, const float* rows, PackedDirection& pd);
+void pack_fast_biases(const PackedLayer& layer, const DirectionWeights& w, PackedDirection& pd);
 
 // One layer of run(), every direction, over all T steps. Rows of x, y follow (T, B, ·) or
 // (B, T, ·) when batch_first. Directions run concurrently when threads >= 2.

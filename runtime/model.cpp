@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "formats/tensor_sink.hpp"
 #include "recur/format.hpp"
 #include "runtime/fast_recurrence.hpp"
 #include "runtime/isa.hpp"
@@ -52,12 +53,9 @@ std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
   return out;
 }
 
-// Validates the spec, chooses the ISA and fills `m` with the packed model.
-// `owned`: the caller's own copy of `spec` (load), moved into m.spec instead of copying the
-// weights only to drop them.
-Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
-             ModelSpec* owned = nullptr) {
-  RECUR_TRY(validate(spec, options.check_finite));
+// Chooses the ISA and each layer's kernels and allocates the fused kernels' gate panels; reads
+// no weight. The spec is valid at least in its shapes.
+Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
   Result<Isa> isa = choose_isa(options.isa);
   if (!isa) return isa.status();
   m.isa = *isa;
@@ -93,19 +91,8 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
                    static_cast<long long>(layer.hidden_size),
                    p.fast ? "fused gate-panel kernels" : "reference kernels (options outside the fused path)");
     }
-    for (int d = 0; d < p.dirs; ++d) {
-      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
-      PackedDirection& pd = p.dir[static_cast<size_t>(d)];
-      if (p.fast) {
-        pack_fast(*m.k->fast, layer, w, pd);
-        continue;
-      }
-      pd.W = pack(*m.k, w.W);
-      pd.R = pack(*m.k, w.R);
-      pd.Wb = w.Wb.data;
-      pd.Rb = w.Rb.data;
-      pd.P = w.P.data;
-      if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
+    if (p.fast) {
+      for (PackedDirection& pd : p.dir) alloc_fast(*m.k->fast, p, pd);
     }
     row += p.dirs;
     m.h_width = std::max(m.h_width, p.Hout);
@@ -118,6 +105,35 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
     m.layers.push_back(std::move(p));
   }
   m.state_rows = row;
+  return {};
+}
+
+// Packs every weight of `spec` that `plan` left unpacked: all of them, or all but the fused
+// layers' W and R when a loader already streamed those into their panels. Then keeps the
+// attributes in m.spec and drops the weights (they live packed).
+void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
+  for (size_t l = 0; l < spec.layers.size(); ++l) {
+    const RecurrentLayer& layer = spec.layers[l];
+    PackedLayer& p = m.layers[l];
+    for (int d = 0; d < p.dirs; ++d) {
+      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
+      PackedDirection& pd = p.dir[static_cast<size_t>(d)];
+      if (p.fast) {
+        if (!fast_panels_done) {
+          pack_fast_rows(*m.k->fast, p, FastMatrix::W, 0, w.W.shape[0], w.W.data.data(), pd);
+          pack_fast_rows(*m.k->fast, p, FastMatrix::R, 0, w.R.shape[0], w.R.data.data(), pd);
+        }
+        pack_fast_biases(p, w, pd);
+        continue;
+      }
+      pd.W = pack(*m.k, w.W);
+      pd.R = pack(*m.k, w.R);
+      pd.Wb = w.Wb.data;
+      pd.Rb = w.Rb.data;
+      pd.P = w.P.data;
+      if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
+    }
+  }
   if (spec.head) {
     PackedHead h;
     h.in = spec.head->input_size;
@@ -128,13 +144,7 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
     h.b = spec.head->b.data;
     m.head = std::move(h);
   }
-
-  // Keep the attributes, drop the weights (they live packed above).
-  if (owned) {
-    m.spec = std::move(*owned);
-  } else {
-    m.spec = spec;
-  }
+  m.spec = std::move(spec);
   for (RecurrentLayer& layer : m.spec.layers) {
     for (DirectionWeights& w : layer.weights) w = DirectionWeights{};
   }
@@ -142,15 +152,61 @@ Status build(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m,
     m.spec.head->W = Tensor{};
     m.spec.head->b = Tensor{};
   }
-  return {};
 }
+
+// Model::load's side of the streaming reader: plans the model from the file's attributes, then
+// packs the fused layers' W and R into their panels chunk by chunk as the reader delivers them.
+class PackingSink final : public TensorSink {
+ public:
+  PackingSink(const LoadOptions& options, Model::Impl& m) : options_(options), m_(m) {}
+
+  Status begin(const ModelSpec& spec) override {
+    RECUR_TRY(plan(spec, options_, m_));
+    for (size_t l = 0; l < spec.layers.size(); ++l) {
+      if (!m_.layers[l].fast) continue;
+      for (size_t d = 0; d < spec.layers[l].weights.size(); ++d) {
+        const DirectionWeights& w = spec.layers[l].weights[d];
+        targets_.push_back({&w.W, l, d, FastMatrix::W});
+        targets_.push_back({&w.R, l, d, FastMatrix::R});
+      }
+    }
+    return {};
+  }
+
+  bool takes(const Tensor& t) const override { return find(t) != nullptr; }
+
+  void rows(const Tensor& t, int64_t row, int64_t count, const float* data) override {
+    const Target* target = find(t);
+    PackedLayer& p = m_.layers[target->layer];
+    pack_fast_rows(*m_.k->fast, p, target->which, row, count, data, p.dir[target->dir]);
+  }
+
+ private:
+  struct Target {
+    const Tensor* tensor;
+    size_t layer, dir;
+    FastMatrix which;
+  };
+  const Target* find(const Tensor& t) const {
+    for (const Target& target : targets_) {
+      if (target.tensor == &t) return &target;
+    }
+    return nullptr;
+  }
+
+  const LoadOptions& options_;
+  Model::Impl& m_;
+  std::vector<Target> targets_;
+};
 
 }  // namespace
 
 Result<Model> Model::from_spec(const ModelSpec& spec, const LoadOptions& options) {
   try {
+    RECUR_TRY(validate(spec, options.check_finite));
     auto impl = std::make_shared<Impl>();
-    RECUR_TRY(build(spec, options, *impl));
+    RECUR_TRY(plan(spec, options, *impl));
+    fill(ModelSpec(spec), /*fast_panels_done=*/false, *impl);
     Model model;
     model.impl_ = std::move(impl);
     return model;
@@ -166,13 +222,11 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     ReadOptions read;
     read.check_finite = options.check_finite;
     read.verify_checksum = options.verify_checksum;
-    Result<ModelFile> file = read_model(path, read);
-    if (!file) return file.status();
-    LoadOptions checked = options;
-    checked.check_finite = false;  // read_model has already checked every weight (load time)
     auto impl = std::make_shared<Impl>();
-    Status built = build(file->spec, checked, *impl, &file->spec);
-    if (!built.ok()) return built.with_context(path);
+    PackingSink sink(options, *impl);
+    Result<ModelFile> file = read_model(path, read, sink);
+    if (!file) return file.status();
+    fill(std::move(file->spec), /*fast_panels_done=*/true, *impl);
     Model model;
     model.impl_ = std::move(impl);
     return model;

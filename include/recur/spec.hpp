@@ -119,5 +119,8 @@ struct ModelSpec {
 // layer, every tensor present with exactly its expected shape, activations known and counted
 // right, options valid for the cell. With check_finite, also that every weight is finite.
 Status validate(const ModelSpec& spec, bool check_finite = true);
+// The same checks short of the data: attributes and every tensor's shape (a reader streaming
+// the weights checks their sizes and values as it reads them).
+Status validate_shapes(const ModelSpec& spec);
 
 }  // namespace recur

@@ -354,7 +354,7 @@ TEST_CASE("malformed: NaN and Inf weights") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::memcpy(b.data() + h.data_offset + 8, &nan, 4);
   test::reseal(b);
-  expect_error(b, Errc::non_finite, "forward W has a non-finite value at flat index 2");
+  expect_error(b, Errc::non_finite, "tensor 'layers.0.forward.W' has a non-finite value at flat index 2");
   const float inf = std::numeric_limits<float>::infinity();
   std::memcpy(b.data() + h.data_offset + 8, &inf, 4);
   test::reseal(b);

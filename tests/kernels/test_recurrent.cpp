@@ -292,3 +292,54 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocke
     CHECK(std::memcmp(c_all.data(), c_one.data(), c_all.size() * 4) == 0);
   }
 }
+
+TEST_CASE("kernels: gate panels packed from row chunks in any order match the documented layout") {
+  // out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past unit H (kernels/recurrent.hpp).
+  std::mt19937 rng(11);
+  for (const IsaCase& isa : isas()) {
+    for (int64_t G : {1, 2, 3, 4}) {
+      for (int64_t H : {1, 17, 37, 64, 130}) {
+        for (int64_t K : {1, 15, 16, 40}) {
+          CAPTURE(isa.name); CAPTURE(G); CAPTURE(H); CAPTURE(K);
+          const PanelShape sh = isa.k->shape(G, H, K);
+          const auto W = random_vec(rng, G * H * K, 1.0f);
+          // Aligned (the packer streams whole lines there) vs a plain vector below (it cannot).
+          AlignedFloats out(sh.floats());
+          std::fill(out.data(), out.data() + sh.floats(), std::nanf(""));
+          zero_panel_padding(sh, out.data());
+          // Chunks of random sizes, packed last chunk first.
+          std::vector<std::pair<int64_t, int64_t>> chunks;
+          for (int64_t r = 0; r < G * H;) {
+            const int64_t n = std::min<int64_t>(G * H - r, 1 + static_cast<int64_t>(rng() % 40));
+            chunks.emplace_back(r, n);
+            r += n;
+          }
+          for (auto c = chunks.rbegin(); c != chunks.rend(); ++c) {
+            pack_panel_rows(sh, c->first, c->second, W.data() + c->first * K, out.data());
+          }
+          const int64_t pu = sh.units();
+          bool ok = true;
+          for (int64_t p = 0; p < sh.panels() && ok; ++p) {
+            for (int64_t k = 0; k < K && ok; ++k) {
+              for (int64_t g = 0; g < G && ok; ++g) {
+                for (int64_t l = 0; l < pu && ok; ++l) {
+                  const int64_t j = p * pu + l;
+                  const float want = j < H ? W[static_cast<size_t>((g * H + j) * K + k)] : 0.0f;
+                  const float got = out.data()[p * sh.panel_floats() + (k * G + g) * pu + l];
+                  if (!(got == want)) {
+                    FAIL_CHECK("panel " << p << " k " << k << " gate " << g << " lane " << l << ": got "
+                                        << got << ", want " << want);
+                    ok = false;
+                  }
+                }
+              }
+            }
+          }
+          std::vector<float> whole(static_cast<size_t>(sh.floats()), std::nanf(""));
+          pack_panels_f32(sh, W.data(), whole.data());
+          CHECK(std::memcmp(whole.data(), out.data(), whole.size() * sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
