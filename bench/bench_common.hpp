@@ -53,6 +53,7 @@ void register_rnn(const std::vector<Problem>& problems);
 void register_gemm(bool quick);
 void register_load(bool quick);
 void register_denormal(bool quick);
+void register_peak(bool quick);
 // The ISA Model picks by default (RECUR_ISA applies), for the benchmark context.
 std::string recur_isa();
 

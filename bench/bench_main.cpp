@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("suite", quick ? "quick" : "full");
   benchmark::AddCustomContext("recur_isa", recur::bench::recur_isa());
+  recur::bench::register_peak(quick);
   recur::bench::register_rnn(recur::bench::standard_problems(quick));
   recur::bench::register_gemm(quick);
   recur::bench::register_load(quick);

@@ -11,6 +11,7 @@
 #include "recur/format.hpp"
 #include "recur/model.hpp"
 #include "tools/command.hpp"
+#include "tools/convert/contained.hpp"
 #include "tools/convert/convert.hpp"
 
 namespace recur::cli {
@@ -54,15 +55,62 @@ Result<SelfCheck> self_check(const std::string& path, const convert::Conversion&
   return c;
 }
 
+struct Opts {
+  std::string src, out;
+  convert::ConvertOptions conv;
+  bool bidirectional = false, no_check = false;
+  double atol = 1e-5, rtol = 1e-4;
+};
+
+// The whole conversion: import, summary, atomic write, self-check (removes the file if it fails).
+int run_convert(Opts& o) {
+  struct stat st{};
+  bool large = ::stat(o.src.c_str(), &st) == 0 && st.st_size > (16 << 20);
+  if (large) o.conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };
+  auto conv = convert::convert_file(o.src, o.conv);
+  if (!conv.ok()) {
+    std::fprintf(stderr, "recur convert: %s\n", conv.status().to_string().c_str());
+    return 1;
+  }
+  const ModelSpec& spec = conv->spec;
+  std::printf("source: %s (%s)\n", o.src.c_str(), convert::source_format_name(conv->format));
+  for (const auto& l : conv->layers) std::printf("  %s\n", l.c_str());
+  for (const auto& n : conv->notes) std::printf("  note: %s\n", n.c_str());
+  std::printf("summary: %zu recurrent layer(s)%s, input %lld, output %lld per %s, %lld parameters, layout %s\n",
+              spec.layers.size(), spec.head ? " + dense head" : "", static_cast<long long>(spec.input_size()),
+              static_cast<long long>(spec.output_size()),
+              spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
+              static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
+  Status w = write_model(spec, o.out);
+  if (!w.ok()) {
+    std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
+    return 1;
+  }
+  if (o.no_check) {
+    std::printf("wrote %s (self-check skipped)\n", o.out.c_str());
+    return 0;
+  }
+  auto check = self_check(o.out, *conv, o.atol, o.rtol);
+  if (!check.ok() || !check->ok) {
+    std::remove(o.out.c_str());
+    if (!check.ok())
+      std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
+    else
+      std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
+                           "(atol %.3g, rtol %.3g); %s not written\n",
+                   check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
+    return 1;
+  }
+  std::printf("self-check: recur vs fp64 %s reference on a random input (T=7, B=2): max abs error %.3g, "
+              "max rel error %.3g — ok\n",
+              convert::source_format_name(conv->format), check->max_abs, check->max_rel);
+  std::printf("wrote %s\n", o.out.c_str());
+  return 0;
+}
+
 const Command kConvert{
     "convert", "Convert an ONNX, PyTorch, safetensors or Keras model into a .recur file",
     [](CLI::App& sub) -> Action {
-      struct Opts {
-        std::string src, out;
-        convert::ConvertOptions conv;
-        bool bidirectional = false, no_check = false;
-        double atol = 1e-5, rtol = 1e-4;
-      };
       auto o = std::make_shared<Opts>();
       sub.add_option("source", o->src, "model file: .onnx .pt .pth .safetensors .keras .h5")->required();
       sub.add_option("-o,--output", o->out, "the .recur file to write")->required();
@@ -83,48 +131,11 @@ const Command kConvert{
       sub.add_option("--check-rtol", o->rtol, "self-check relative tolerance (default 1e-4)");
       return [o, &sub]() -> int {
         if (sub.count("--bidirectional")) o->conv.arch.bidirectional = o->bidirectional;
-        struct stat st{};
-        bool large = ::stat(o->src.c_str(), &st) == 0 && st.st_size > (16 << 20);
-        if (large) o->conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };
-        auto conv = convert::convert_file(o->src, o->conv);
-        if (!conv.ok()) {
-          std::fprintf(stderr, "recur convert: %s\n", conv.status().to_string().c_str());
-          return 1;
-        }
-        const ModelSpec& spec = conv->spec;
-        std::printf("source: %s (%s)\n", o->src.c_str(), convert::source_format_name(conv->format));
-        for (const auto& l : conv->layers) std::printf("  %s\n", l.c_str());
-        for (const auto& n : conv->notes) std::printf("  note: %s\n", n.c_str());
-        std::printf("summary: %zu recurrent layer(s)%s, input %lld, output %lld per %s, %lld parameters, layout %s\n",
-                    spec.layers.size(), spec.head ? " + dense head" : "", static_cast<long long>(spec.input_size()),
-                    static_cast<long long>(spec.output_size()),
-                    spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
-                    static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
-        Status w = write_model(spec, o->out);
-        if (!w.ok()) {
-          std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
-          return 1;
-        }
-        if (o->no_check) {
-          std::printf("wrote %s (self-check skipped)\n", o->out.c_str());
-          return 0;
-        }
-        auto check = self_check(o->out, *conv, o->atol, o->rtol);
-        if (!check.ok() || !check->ok) {
-          std::remove(o->out.c_str());
-          if (!check.ok())
-            std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
-          else
-            std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
-                                 "(atol %.3g, rtol %.3g); %s not written\n",
-                         check->max_abs, check->max_rel, o->atol, o->rtol, o->out.c_str());
-          return 1;
-        }
-        std::printf("self-check: recur vs fp64 %s reference on a random input (T=7, B=2): max abs error %.3g, "
-                    "max rel error %.3g — ok\n",
-                    convert::source_format_name(conv->format), check->max_abs, check->max_rel);
-        std::printf("wrote %s\n", o->out.c_str());
-        return 0;
+        // Keras sources go through libhdf5, which a crafted file can crash: contain that.
+        const auto format = convert::detect_format(o->src);
+        const bool hdf5 = format.ok() && (*format == convert::SourceFormat::keras ||
+                                          *format == convert::SourceFormat::keras_h5);
+        return hdf5 ? convert::run_contained(o->src, [&] { return run_convert(*o); }) : run_convert(*o);
       };
     }};
 

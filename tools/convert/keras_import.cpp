@@ -412,8 +412,15 @@ class KerasBuilder {
       const std::string icls = inner["class_name"].is_string() ? inner["class_name"].get<std::string>() : "";
       if (icls != "LSTM" && icls != "GRU" && icls != "SimpleRNN")
         return fail(Errc::unsupported, cat("layer '", name, "': Bidirectional over '", icls, "'"));
-      const json* back = cfg.contains("backward_layer") && cfg["backward_layer"].is_object() ? &cfg["backward_layer"] : nullptr;
-      return recurrent(inner["config"], icls, name, back ? &(*back)["config"] : &inner["config"]);
+      // (const operator[] on a missing key is undefined behaviour in nlohmann::json: check first.)
+      const json* back = &inner["config"];
+      if (cfg.contains("backward_layer")) {
+        const json& b = cfg["backward_layer"];
+        if (!b.is_object() || !b.contains("config") || !b["config"].is_object())
+          return fail(Errc::bad_metadata, cat("layer '", name, "': Bidirectional backward_layer without a config"));
+        back = &b["config"];
+      }
+      return recurrent(inner["config"], icls, name, back);
     }
     return fail(Errc::unsupported, cat("layer '", name, "' of class '", cls, "' is not something recur can run"));
   }

@@ -1,0 +1,47 @@
+// run_contained: fork, run, wait; a child killed by a signal becomes an error message.
+#include "tools/convert/contained.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+namespace recur::convert {
+
+int run_contained(const std::string& what, const std::function<int()>& body) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return body();
+  if (pid == 0) {
+    int rc = 1;
+    try {
+      rc = body();
+    } catch (...) {
+      rc = 1;
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(rc);  // no atexit handlers or static destructors of the parent's state
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      std::fprintf(stderr, "recur convert: %s: lost the conversion process: %s\n", what.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  std::fprintf(stderr,
+               "recur convert: %s: the reader crashed on this file (signal %d, %s): it is corrupt "
+               "or crafted to attack the HDF5 library; nothing was written\n",
+               what.c_str(), sig, sig ? strsignal(sig) : "unknown");
+  return 1;
+}
+
+}  // namespace recur::convert
