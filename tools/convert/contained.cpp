@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "recur/status.hpp"
+
 namespace recur::convert {
 
 int run_contained(const std::string& what, const std::function<int()>& body) {
@@ -37,10 +39,11 @@ int run_contained(const std::string& what, const std::function<int()>& body) {
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  std::fprintf(stderr,
-               "recur convert: %s: the reader crashed on this file (signal %d, %s): it is corrupt "
-               "or crafted to attack the HDF5 library; nothing was written\n",
-               what.c_str(), sig, sig ? strsignal(sig) : "unknown");
+  const Status crashed(Errc::bad_metadata,
+                       what + ": the reader crashed on this file (signal " + std::to_string(sig) + ", " +
+                           (sig ? strsignal(sig) : "unknown") +
+                           "): it is corrupt or crafted to attack the HDF5 library; nothing was written");
+  std::fprintf(stderr, "recur convert: %s\n", crashed.to_string().c_str());
   return 1;
 }
 

@@ -10,7 +10,7 @@
 namespace recur::convert {
 
 // Runs body() in a child process and returns its result. If the child dies of a signal, prints
-// "recur convert: <what>: ... crashed ..." to stderr and returns 1. Flushes stdio first so
+// "recur convert: bad_metadata: <what>: the reader crashed ..." to stderr and returns 1. Flushes stdio first so
 // nothing is printed twice. If the process cannot fork, runs body() in this process.
 int run_contained(const std::string& what, const std::function<int()>& body);
 
