@@ -58,9 +58,10 @@ bool allowed_global(const std::string& name) {
 class Unpickler {
  public:
   Unpickler(const uint8_t* data, size_t size, std::string name) : p_(data), n_(size), name_(std::move(name)) {}
-  // Objects shared through the memo may form cycles (a list appended to itself): cut them.
+  // Objects shared through the memo may form cycles (a list appended to itself): cut them,
+  // including objects whose memo slot was stored over later (memoized_ keeps them all).
   ~Unpickler() {
-    for (auto& [idx, o] : memo_) {
+    for (const Obj& o : memoized_) {
       o->items.clear();
       o->storage_ref.reset();
     }
@@ -87,6 +88,7 @@ class Unpickler {
   std::string name_;
   std::vector<Obj> stack_;
   std::map<uint32_t, Obj> memo_;
+  std::vector<Obj> memoized_;  // every object ever stored in the memo
   bool stopped_ = false;
 
   Status trunc() { return fail(Errc::truncated, cat(name_, ": pickle ends at byte ", pos_, " before STOP")); }
@@ -134,8 +136,9 @@ class Unpickler {
   }
   Status put(uint32_t idx, size_t at) {
     if (stack_.empty()) return bad(at, "memo put on an empty stack");
-    if (memo_.size() >= kMaxMemo) return bad(at, "memo too large");
+    if (memoized_.size() >= kMaxMemo) return bad(at, "memo too large");
     memo_[idx] = stack_.back();
+    memoized_.push_back(stack_.back());
     return Status::Ok();
   }
   Status get(uint32_t idx, size_t at) {
