@@ -86,6 +86,11 @@ class H5File {
     H5Handle type(H5Dget_type(ds.id), H5Tclose);
     if (type.id < 0 || H5Tget_class(type.id) != H5T_FLOAT)
       return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' is not floating point"));
+    // libhdf5 sizes its conversion buffer by the stored type: only the widths Keras writes.
+    const size_t elem = H5Tget_size(type.id);
+    if (elem != 2 && elem != 4 && elem != 8)
+      return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' has a ", elem,
+                                        "-byte float type (expected 2, 4 or 8)"));
     H5Handle space(H5Dget_space(ds.id), H5Sclose);
     int nd = space.id < 0 ? -1 : H5Sget_simple_extent_ndims(space.id);
     if (nd < 0 || nd > 8) return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' has an invalid rank"));
@@ -102,6 +107,13 @@ class H5File {
     int64_t numel = 0;
     if (!checked_numel(t.shape, numel) || numel > kMaxDatasetElements)
       return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' is too large"));
+    // Unfiltered data must be in the file: a tiny file cannot make us allocate its declared size.
+    H5Handle dcpl(H5Dget_create_plist(ds.id), H5Pclose);
+    const int filters = dcpl.id < 0 ? -1 : H5Pget_nfilters(dcpl.id);
+    const hsize_t stored = H5Dget_storage_size(ds.id);
+    if (filters == 0 && numel > 0 && stored / elem < static_cast<hsize_t>(numel))
+      return fail(Errc::truncated, cat(label_, ": dataset '", path, "' stores ", stored, " bytes but its shape ",
+                                       shape_str(t.shape), " needs ", static_cast<hsize_t>(numel) * elem));
     t.data.resize(static_cast<size_t>(numel));
     if (numel && H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
       return fail(Errc::bad_tensor, cat(label_, ": cannot read dataset '", path, "'"));
