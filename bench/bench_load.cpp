@@ -1,4 +1,4 @@
-// Load time of the H=I=1024 LSTM model (mmap + validate + checksum + pack) against the time to
+// Load time of the H=I=1024 LSTM model (read + checksum + finite check + pack) against the time to
 // read the same file's bytes once into memory (page cache warm for both).
 #include <cstdio>
 #include <cstdlib>

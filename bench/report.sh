@@ -183,7 +183,7 @@ if load:
     l, r = best.get("load/recur/I:1024/H:1024"), best.get("load/read_bytes/I:1024/H:1024")
     if l and r:
         lines.append("")
-        lines.append(f"Load (mmap + validate + checksum + pack) / read the bytes once = {l[0]/r[0]:.2f}x.")
+        lines.append(f"Load (read + checksum + finite check + pack, one pass) / read the bytes once = {l[0]/r[0]:.2f}x.")
 denormal = {n: best[n][0] for n in best if n.startswith("denormal/")}
 if denormal:
     lines.append("")

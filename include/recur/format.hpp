@@ -49,7 +49,7 @@ struct ModelFile {
 // Parse and validate a whole .recur image held in memory. `name` prefixes error messages.
 Result<ModelFile> parse_model(const uint8_t* data, size_t size, const std::string& name,
                               const ReadOptions& options = {});
-// Memory-map `path`, parse and validate it.
+// Read `path` (pread, one pass; a file truncated meanwhile is `truncated`), parse and validate it.
 Result<ModelFile> read_model(const std::string& path, const ReadOptions& options = {});
 
 // Serialize a validated spec into a .recur image.
