@@ -135,7 +135,10 @@ const Command kConvert{
         const auto format = convert::detect_format(o->src);
         const bool hdf5 = format.ok() && (*format == convert::SourceFormat::keras ||
                                           *format == convert::SourceFormat::keras_h5);
-        return hdf5 ? convert::run_contained(o->src, [&] { return run_convert(*o); }) : run_convert(*o);
+        if (!hdf5) return run_convert(*o);
+        struct stat src_stat {};
+        const uint64_t bytes = ::stat(o->src.c_str(), &src_stat) == 0 ? static_cast<uint64_t>(src_stat.st_size) : 0;
+        return convert::run_contained(o->src, convert::limits_for_source(bytes), [&] { return run_convert(*o); });
       };
     }};
 

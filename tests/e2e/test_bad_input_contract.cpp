@@ -260,6 +260,20 @@ TEST_CASE("contract: recur convert contains a crash inside libhdf5") {
   }
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("contract: recur convert caps the memory libhdf5 may take on a hostile file") {
+  // libhdf5 allocates without bound on this file; the child's memory cap ends it (no ASan: the
+  // cap is not applied there, tests/fixtures/contained/README.md).
+  const Workdir w("convert_capped");
+  const std::string out = w / "out.recur";
+  const std::string src = std::string(RECUR_FIXTURES_DIR) + "/contained/hdf5_unbounded_heap.keras";
+  const Outcome o = cli(w, "convert '" + src + "' -o '" + out + "'");
+  CHECK_MESSAGE(o.exit_code == 1, o.err);
+  CHECK_MESSAGE(o.err.rfind("recur convert: ", 0) == 0, o.err);
+  CHECK(nothing_at(out));
+}
+#endif
+
 TEST_CASE("recur bench: runs and writes JSON rows; bad options are errors") {
   const Workdir w("bench");
   const Models m(w);

@@ -1,6 +1,7 @@
 // run_contained: fork, run, wait; a child killed by a signal becomes an error message.
 #include "tools/convert/contained.hpp"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,12 +14,33 @@
 
 namespace recur::convert {
 
-int run_contained(const std::string& what, const std::function<int()>& body) {
+namespace {
+
+void set_limit(int resource, uint64_t value) {
+  if (value == 0) return;
+  const rlimit lim{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+  ::setrlimit(resource, &lim);  // best effort: a failure leaves the child uncapped, not broken
+}
+
+}  // namespace
+
+ContainLimits limits_for_source(uint64_t source_bytes) {
+  ContainLimits l;
+  l.max_memory_bytes = (4ull << 30) + 8 * source_bytes;
+  l.max_cpu_seconds = 60 + source_bytes / (50ull << 20) * 60;
+  return l;
+}
+
+int run_contained(const std::string& what, const ContainLimits& limits, const std::function<int()>& body) {
   std::fflush(stdout);
   std::fflush(stderr);
   const pid_t pid = ::fork();
   if (pid < 0) return body();
   if (pid == 0) {
+#if !defined(__SANITIZE_ADDRESS__)
+    set_limit(RLIMIT_AS, limits.max_memory_bytes);
+#endif
+    set_limit(RLIMIT_CPU, limits.max_cpu_seconds);
     int rc = 1;
     try {
       rc = body();
@@ -39,8 +61,9 @@ int run_contained(const std::string& what, const std::function<int()>& body) {
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  const std::string cause = sig == SIGXCPU ? "ran past its CPU-time cap" : "crashed";
   const Status crashed(Errc::bad_metadata,
-                       what + ": the reader crashed on this file (signal " + std::to_string(sig) + ", " +
+                       what + ": the reader " + cause + " on this file (signal " + std::to_string(sig) + ", " +
                            (sig ? strsignal(sig) : "unknown") +
                            "): it is corrupt or crafted to attack the HDF5 library; nothing was written");
   std::fprintf(stderr, "recur convert: %s\n", crashed.to_string().c_str());
