@@ -89,7 +89,7 @@ if peak_run:
     g = peak_run[1].get("GFLOP/s", 0)
     g = g / 1e9 if g > 1e6 else g
     if g > 0:
-        PEAK_PER_CORE, peak_source = g, f"measured in this run ({peak_run[2]} FMA chains on registers, 1 thread)"
+        PEAK_PER_CORE, peak_source = g, f"measured in this run: {peak_run[2]} FMA chains on registers, 1 thread"
 
 def fmt_time(us):
     return f"{us/1000:.3f} ms" if us >= 1000 else f"{us:.1f} µs"
@@ -109,7 +109,7 @@ lines.append("# Benchmarks: recur vs oneDNN")
 lines.append("")
 lines.append(f"Measured {data['context'].get('date', '?')} on {cpu} ({cores} CPUs; {flags.strip()}),")
 lines.append(f"load average {load_before} before and {load_after} after the run (a shared machine: other")
-lines.append("jobs were running; each row is the fastest of the repetitions).")
+lines.append("jobs may have been running; each row is the fastest of the repetitions).")
 lines.append("")
 lines.append(f"Command: `{command}` (build: `cmake --preset release && cmake --build --preset release -j2`);")
 lines.append(f"recur kernels: {data['context'].get('recur_isa', '?')} (RECUR_ISA overrides). Google Benchmark appends")
@@ -184,6 +184,38 @@ if load:
     if l and r:
         lines.append("")
         lines.append(f"Load (read + checksum + finite check + pack, one pass) / read the bytes once = {l[0]/r[0]:.2f}x.")
+# The targets of issue 5, read off the rows above.
+def ratio(cell, I, H, T, B, th):
+    base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
+    r, o = best.get(base % "recur"), best.get(base % "onednn")
+    return o[0] / r[0] if r and o else None
+def scaling(cell, I, H, T, B):
+    base = f"{cell}/recur/I:{I}/H:{H}/T:{T}/B:{B}/threads:%d"
+    one, two = best.get(base % 1), best.get(base % 2)
+    return one[0] / two[0] if one and two else None
+lstm_shapes = sorted({(I, H, T) for c, I, H, T, B, th in keys if c == "lstm"}, key=lambda s: (s[1], s[0], -s[2]))
+def summary(values):
+    values = [v for v in values if v is not None]
+    return (f"{min(values):.2f}x – {max(values):.2f}x", min(values)) if values else ("n/a", None)
+lines.append("")
+lines.append("## Targets (issue 5) in this run")
+lines.append("")
+lines.append("| target | measured (worst – best over the standard LSTM shapes) | met |")
+lines.append("|---|---|---|")
+for th in (1, 2):
+    text, worst = summary([ratio("lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
+    lines.append(f"| B=1, {th} thread{'s' if th > 1 else ''}: recur ≥ 2.0x oneDNN | {text} | {'yes' if worst and worst >= 2.0 else 'no'} |")
+for th in (1, 2):
+    text, worst = summary([ratio("lstm", I, H, T, 64, th) for I, H, T in lstm_shapes])
+    lines.append(f"| B=64, {th} thread{'s' if th > 1 else ''}: recur ≥ 1.0x oneDNN | {text} | {'yes' if worst and worst >= 1.0 else 'no'} |")
+text, worst = summary([scaling("lstm", I, H, T, 64) for I, H, T in lstm_shapes])
+lines.append(f"| 2 threads over 1, B=64: ≥ 1.8x | {text} | {'yes' if worst and worst >= 1.8 else 'no'} |")
+text, worst = summary([scaling("lstm", I, H, T, 1) for I, H, T in lstm_shapes if H >= 512])
+lines.append(f"| 2 threads over 1, B=1, H ≥ 512: ≥ 1.6x | {text} | {'yes' if worst and worst >= 1.6 else 'no'} |")
+l, r = best.get("load/recur/I:1024/H:1024"), best.get("load/read_bytes/I:1024/H:1024")
+if l and r:
+    lines.append(f"| load of the H=1024 model ≤ 2x reading its bytes | {l[0]/r[0]:.2f}x | {'yes' if l[0]/r[0] <= 2.0 else 'no'} |")
+
 denormal = {n: best[n][0] for n in best if n.startswith("denormal/")}
 if denormal:
     lines.append("")
