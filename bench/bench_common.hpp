@@ -39,6 +39,25 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
   return v;
 }
 
+// One recurrent layer of `cell` (I inputs, H units, no head), weights uniform in ±scale.
+inline ModelSpec one_layer_spec(CellType cell, int64_t I, int64_t H, float scale) {
+  ModelSpec spec;
+  spec.name = "bench";
+  RecurrentLayer l;
+  l.cell = cell;
+  l.input_size = I;
+  l.hidden_size = H;
+  const int64_t gh = gate_count(cell) * H;
+  DirectionWeights w;
+  w.W = Tensor{{gh, I}, random_floats(size_t(gh * I), 1, scale)};
+  w.R = Tensor{{gh, H}, random_floats(size_t(gh * H), 2, scale)};
+  w.Wb = Tensor{{gh}, random_floats(size_t(gh), 3, scale)};
+  w.Rb = Tensor{{gh}, random_floats(size_t(gh), 4, scale)};
+  l.weights.push_back(std::move(w));
+  spec.layers.push_back(std::move(l));
+  return spec;
+}
+
 inline void set_counters(benchmark::State& state, const Problem& p) {
   state.counters["GFLOP/s"] =
       benchmark::Counter(p.flops() / 1e9, benchmark::Counter::kIsIterationInvariantRate);

@@ -33,24 +33,15 @@ std::vector<float> subnormal_floats(size_t n, uint32_t seed) {
 }
 
 ModelSpec make_spec(bool reference_kernels, Values values) {
-  ModelSpec spec;
-  spec.name = "denormal";
-  RecurrentLayer l;
-  l.cell = CellType::lstm;
-  l.input_size = kH;
-  l.hidden_size = kH;
+  ModelSpec spec = one_layer_spec(CellType::lstm, kH, kH, 1.0f / std::sqrt(float(kH)));
+  RecurrentLayer& l = spec.layers[0];
   if (reference_kernels) l.clip = 50.0f;  // clip is outside the fused kernels
-  const int64_t gh = 4 * kH;
-  const size_t n = size_t(gh * kH);
-  const bool tiny = values == Values::subnormal_weights;
-  const float scale = 1.0f / std::sqrt(float(kH));
-  DirectionWeights w;
-  w.W = Tensor{{gh, kH}, tiny ? subnormal_floats(n, 1) : random_floats(n, 1, scale)};
-  w.R = Tensor{{gh, kH}, tiny ? subnormal_floats(n, 2) : random_floats(n, 2, scale)};
-  w.Wb = Tensor{{gh}, tiny ? subnormal_floats(size_t(gh), 3) : random_floats(size_t(gh), 3, scale)};
-  w.Rb = Tensor{{gh}, tiny ? subnormal_floats(size_t(gh), 4) : random_floats(size_t(gh), 4, scale)};
-  l.weights.push_back(std::move(w));
-  spec.layers.push_back(std::move(l));
+  if (values == Values::subnormal_weights) {
+    uint32_t seed = 1;
+    for (Tensor* t : {&l.weights[0].W, &l.weights[0].R, &l.weights[0].Wb, &l.weights[0].Rb}) {
+      t->data = subnormal_floats(t->data.size(), seed++);
+    }
+  }
   return spec;
 }
 

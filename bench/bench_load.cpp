@@ -18,20 +18,7 @@ const std::string& model_path() {
   static const std::string path = [] {
     const char* tmp = std::getenv("TMPDIR");
     std::string p = std::string(tmp && *tmp ? tmp : "/tmp") + "/recur_bench_lstm_1024.recur";
-    ModelSpec spec;
-    spec.name = "bench";
-    RecurrentLayer l;
-    l.cell = CellType::lstm;
-    l.input_size = kLoadH;
-    l.hidden_size = kLoadH;
-    const int64_t gh = 4 * kLoadH;
-    DirectionWeights w;
-    w.W = Tensor{{gh, kLoadH}, random_floats(size_t(gh * kLoadH), 1, 0.03f)};
-    w.R = Tensor{{gh, kLoadH}, random_floats(size_t(gh * kLoadH), 2, 0.03f)};
-    w.Wb = Tensor{{gh}, random_floats(size_t(gh), 3, 0.03f)};
-    w.Rb = Tensor{{gh}, random_floats(size_t(gh), 4, 0.03f)};
-    l.weights.push_back(std::move(w));
-    spec.layers.push_back(std::move(l));
+    const ModelSpec spec = one_layer_spec(CellType::lstm, kLoadH, kLoadH, 0.03f);
     const Status s = write_model(spec, p);
     if (!s.ok()) std::fprintf(stderr, "recur_bench: %s\n", s.to_string().c_str());
     return p;

@@ -24,22 +24,7 @@ using dt = memory::data_type;
 
 // ---- recur -------------------------------------------------------------------------------
 ModelSpec make_spec(const Problem& p) {
-  ModelSpec spec;
-  spec.name = "bench";
-  RecurrentLayer l;
-  l.cell = p.cell;
-  l.input_size = p.I;
-  l.hidden_size = p.H;
-  const int64_t gh = p.gates() * p.H;
-  const float scale = 1.0f / std::sqrt(float(p.H));
-  DirectionWeights w;
-  w.W = Tensor{{gh, p.I}, random_floats(size_t(gh * p.I), 1, scale)};
-  w.R = Tensor{{gh, p.H}, random_floats(size_t(gh * p.H), 2, scale)};
-  w.Wb = Tensor{{gh}, random_floats(size_t(gh), 3, scale)};
-  w.Rb = Tensor{{gh}, random_floats(size_t(gh), 4, scale)};
-  l.weights.push_back(std::move(w));
-  spec.layers.push_back(std::move(l));
-  return spec;
+  return one_layer_spec(p.cell, p.I, p.H, 1.0f / std::sqrt(float(p.H)));
 }
 
 void bench_recur(benchmark::State& state, Problem p) {
