@@ -148,6 +148,10 @@ struct Recurrent {
   // so the values are those of the unblocked kernel, bit for bit.
   static constexpr int64_t kL1ChunkBytes = 24 * 1024;
   static constexpr int kSuperRows = 48;
+  // Up to this many chunks of k, streaming a whole panel from L2 per row block beats the
+  // partial-sum round trips (measured on Zen 4: K=256 at B=16/64 is 13-15% faster unblocked; at
+  // K=512 blocked is faster). Values are the same either way.
+  static constexpr int64_t kBlockAboveChunks = 4;
   template <int NV>
   static constexpr int64_t chunk_k() {
     return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4);
@@ -365,7 +369,7 @@ struct Recurrent {
       }
       return;
     }
-    const bool blocked = a.B > MR && a.shape.K > chunk_k<NV>();
+    const bool blocked = a.B > MR && a.shape.K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       if (blocked) {
@@ -427,7 +431,7 @@ struct Recurrent {
                       int64_t p1) {
     constexpr int NV = G * sub_blocks(G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
-    const bool blocked = M > MR && sh.K > chunk_k<NV>();
+    const bool blocked = M > MR && sh.K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t p = p0; p < p1; ++p) {
       if (blocked) {
         panel_rows_blocked<MR, NV>(M, sh.K, panels + p * sh.panel_floats(), A, lda,
