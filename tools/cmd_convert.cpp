@@ -63,10 +63,9 @@ struct Opts {
 };
 
 // The whole conversion: import, summary, atomic write, self-check (removes the file if it fails).
-int run_convert(Opts& o) {
-  struct stat st{};
-  bool large = ::stat(o.src.c_str(), &st) == 0 && st.st_size > (16 << 20);
-  if (large) o.conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };
+// source_bytes: the source's size (0 if unknown), for progress lines on large sources.
+int run_convert(Opts& o, uint64_t source_bytes) {
+  if (source_bytes > (16u << 20)) o.conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };
   auto conv = convert::convert_file(o.src, o.conv);
   if (!conv.ok()) {
     std::fprintf(stderr, "recur convert: %s\n", conv.status().to_string().c_str());
@@ -131,14 +130,14 @@ const Command kConvert{
       sub.add_option("--check-rtol", o->rtol, "self-check relative tolerance (default 1e-4)");
       return [o, &sub]() -> int {
         if (sub.count("--bidirectional")) o->conv.arch.bidirectional = o->bidirectional;
+        struct stat src_stat {};
+        const uint64_t bytes = ::stat(o->src.c_str(), &src_stat) == 0 ? static_cast<uint64_t>(src_stat.st_size) : 0;
         // Keras sources go through libhdf5, which a crafted file can crash: contain that.
         const auto format = convert::detect_format(o->src);
         const bool hdf5 = format.ok() && (*format == convert::SourceFormat::keras ||
                                           *format == convert::SourceFormat::keras_h5);
-        if (!hdf5) return run_convert(*o);
-        struct stat src_stat {};
-        const uint64_t bytes = ::stat(o->src.c_str(), &src_stat) == 0 ? static_cast<uint64_t>(src_stat.st_size) : 0;
-        return convert::run_contained(o->src, convert::limits_for_source(bytes), [&] { return run_convert(*o); });
+        if (!hdf5) return run_convert(*o, bytes);
+        return convert::run_contained(o->src, convert::limits_for_source(bytes), [&] { return run_convert(*o, bytes); });
       };
     }};
 
