@@ -67,6 +67,9 @@ const HostileCase kCases[] = {
     {"keras_config_wrong_types.keras", Errc::bad_metadata, "malformed source"},
     {"h5_wrong_kernel_shape.h5", Errc::invalid_model, "kernel has shape (6, 28), expected (5, 28)"},
     {"h5_no_model_config.h5", Errc::bad_metadata, "model_config"},
+    // Found by fuzz_convert_keras (also in its corpus): a use-after-free and a 4 GiB libhdf5 buffer before.
+    {"keras_backward_layer_without_config.keras", Errc::bad_metadata, "backward_layer without a config"},
+    {"keras_huge_float_type.keras", Errc::bad_tensor, "-byte float type (expected 2, 4 or 8)"},
 };
 
 std::string temp_dir() {

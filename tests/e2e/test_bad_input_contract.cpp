@@ -269,7 +269,12 @@ TEST_CASE("contract: recur convert caps the memory libhdf5 may take on a hostile
   const std::string src = std::string(RECUR_FIXTURES_DIR) + "/contained/hdf5_unbounded_heap.keras";
   const Outcome o = cli(w, "convert '" + src + "' -o '" + out + "'");
   CHECK_MESSAGE(o.exit_code == 1, o.err);
-  CHECK_MESSAGE(o.err.rfind("recur convert: ", 0) == 0, o.err);
+  // libhdf5 either reports the failed allocation (the weights then cannot be found) or crashes.
+  const bool reported = o.err.rfind("recur convert: invalid_model: ", 0) == 0 &&
+                        o.err.find("no weight dataset") != std::string::npos;
+  const bool crashed = o.err.rfind("recur convert: bad_metadata: ", 0) == 0 &&
+                       o.err.find("the reader crashed on this file") != std::string::npos;
+  CHECK_MESSAGE((reported || crashed), o.err);
   CHECK(nothing_at(out));
 }
 #endif
