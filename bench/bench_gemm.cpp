@@ -93,7 +93,7 @@ void bench_panels(benchmark::State& state, GemmShape s) {
       const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads(), P = sh.panels();
       const int64_t p0 = P * t / nt, p1 = P * (t + 1) / nt;
       for (int64_t m0 = 0; m0 < s.M; m0 += kRows) {
-        k.gates(sh, panels.data(), std::min(kRows, s.M - m0), A.data() + m0 * s.K, s.K,
+        k.gates(sh, panels.data(), std::min(kRows, s.M - m0), {A.data() + m0 * s.K, s.K, nullptr},
                 bias.data(), C.data() + m0 * s.N, s.N, p0, p1);
       }
     }
@@ -111,6 +111,7 @@ void register_gemm(bool quick) {
     shapes.push_back({50, 4096, 1024, threads});    // T=50 B=1 H=I=1024
     shapes.push_back({3200, 4096, 1024, threads});  // T=50 B=64
     if (!quick) shapes.push_back({100, 2048, 512, threads});  // T=100 B=1 H=I=512
+    if (!quick) shapes.push_back({6400, 1024, 256, threads});  // T=100 B=64 H=I=256
   }
   for (const GemmShape& s : shapes) {
     benchmark::RegisterBenchmark(s.name("dnnl_sgemm").c_str(), bench_sgemm, s)->MeasureProcessCPUTime()->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -1,7 +1,8 @@
-// recur_bench entry: registers the problems (all standard shapes, or a subset with --quick)
-// and records the machine in the benchmark context.
+// recur_bench entry: registers the problems (all standard shapes, a subset with --quick, or the
+// shapes given with --shape) and records the machine in the benchmark context.
 #include <omp.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -35,6 +36,27 @@ std::vector<Problem> standard_problems(bool quick) {
     }
   }
   return out;
+}
+
+// "--shape lstm:I:H:T:B[:threads]" -> one problem per thread count (1 and 2 if not given).
+bool parse_shape(const char* text, std::vector<Problem>& out) {
+  char cell[8] = {};
+  long long I = 0, H = 0, T = 0, B = 0;
+  int threads = 0, end = 0;
+  const int n = std::sscanf(text, "%7[a-z]:%lld:%lld:%lld:%lld%n:%d%n", cell, &I, &H, &T, &B, &end, &threads, &end);
+  if (n < 5 || text[end] != '\0' || I < 1 || H < 1 || T < 1 || B < 1 || (n == 6 && threads < 1)) return false;
+  CellType type;
+  if (std::strcmp(cell, "lstm") == 0) {
+    type = CellType::lstm;
+  } else if (std::strcmp(cell, "gru") == 0) {
+    type = CellType::gru;
+  } else if (std::strcmp(cell, "rnn") == 0) {
+    type = CellType::rnn;
+  } else {
+    return false;
+  }
+  for (int t : n == 6 ? std::vector<int>{threads} : std::vector<int>{1, 2}) out.push_back({type, I, H, T, B, t});
+  return true;
 }
 
 std::string recur_isa() {
@@ -71,10 +93,17 @@ std::string cpu_model() {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::vector<recur::bench::Problem> shapes;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
+    } else if (std::strcmp(argv[i], "--shape") == 0) {
+      if (i + 1 >= argc || !recur::bench::parse_shape(argv[i + 1], shapes)) {
+        std::fprintf(stderr, "recur_bench: --shape wants cell:I:H:T:B[:threads], e.g. lstm:256:256:100:64:1\n");
+        return 2;
+      }
+      ++i;
     } else {
       args.push_back(argv[i]);
     }
@@ -85,11 +114,15 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("suite", quick ? "quick" : "full");
   benchmark::AddCustomContext("recur_isa", recur::bench::recur_isa());
-  recur::bench::register_peak(quick);
-  recur::bench::register_rnn(recur::bench::standard_problems(quick));
-  recur::bench::register_gemm(quick);
-  recur::bench::register_load(quick);
-  recur::bench::register_denormal(quick);
+  if (!shapes.empty()) {  // only the shapes asked for
+    recur::bench::register_rnn(shapes);
+  } else {
+    recur::bench::register_peak(quick);
+    recur::bench::register_rnn(recur::bench::standard_problems(quick));
+    recur::bench::register_gemm(quick);
+    recur::bench::register_load(quick);
+    recur::bench::register_denormal(quick);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -56,12 +56,20 @@ void zero_panel_padding(const PanelShape& shape, float* out);
 void pack_panel_rows(const PanelShape& shape, int64_t row0, int64_t n, const float* rows, float* out);
 
 // ---- Kernels ---------------------------------------------------------------------------
+// The rows of a GEMM input: row i at base + i * ld, or at ptr[i] when ptr is set (rows gathered
+// from anywhere, e.g. the inputs of the rows that take a few time steps). Plain data on
+// purpose: the kernels read it with their own code (see recurrent_impl.hpp on the ODR).
+struct RowsIn {
+  const float* base = nullptr;
+  int64_t ld = 0;
+  const float* const* ptr = nullptr;
+};
+
 // C (M, G*H) = A (M, K) · W^T + bias (G*H), for the units of panels [p0, p1) only; C in the
 // canonical gate-block layout (row m, column g*H + j). bias may be null. C[m][n] depends only
 // on row m of A, column n of W and bias[n] (k accumulated in order), never on M or the split.
-using GatesGemmFn = void (*)(const PanelShape& shape, const float* panels, int64_t M,
-                             const float* A, int64_t lda, const float* bias, float* C,
-                             int64_t ldc, int64_t p0, int64_t p1);
+using GatesGemmFn = void (*)(const PanelShape& shape, const float* panels, int64_t M, RowsIn A,
+                             const float* bias, float* C, int64_t ldc, int64_t p0, int64_t p1);
 
 // One fused time step for B rows over the units of panels [p0, p1). The recurrent product
 // h (B, K) · R^T is accumulated per unit in k order, added to the row's input pre-activations

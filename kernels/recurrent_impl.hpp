@@ -115,6 +115,14 @@ struct Recurrent {
 
   static constexpr int sub_blocks(int G) { return G >= 4 ? 1 : (G >= 2 ? 2 : 4); }
 
+  // Row i of a GEMM input, and the rows from i on.
+  static RECUR_KERNEL_INLINE const float* row(const RowsIn& A, int64_t i) {
+    return A.ptr ? A.ptr[i] : A.base + i * A.ld;
+  }
+  static RECUR_KERNEL_INLINE RowsIn rows_from(const RowsIn& A, int64_t i) {
+    return A.ptr ? RowsIn{nullptr, 0, A.ptr + i} : RowsIn{A.base + i * A.ld, A.ld, nullptr};
+  }
+
   // ---- the streaming product -------------------------------------------------------------
   // acc[r][q*NV + j] += sum over k in [k0, k1), in k order, of h[r][k] * panel_q[k][j] for MR
   // rows and NP consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
@@ -160,10 +168,10 @@ struct Recurrent {
   // Rows [b0, b0 + MR) of one panel over k in [k0, k1); `fin(r, acc_row)` on the last chunk.
   template <int MR, int NV, class Fin>
   static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, int64_t K,
-                                              const float* panel, const float* h0, int64_t ldh,
+                                              const float* panel, const RowsIn& A,
                                               float (*part)[NV * V], const Fin& fin) {
     const float* h[MR];
-    for (int r = 0; r < MR; ++r) h[r] = h0 + r * ldh;
+    for (int r = 0; r < MR; ++r) h[r] = row(A, r);
     vf acc[MR][NV];
     if (k0 == 0) {
       zero(acc);
@@ -184,17 +192,17 @@ struct Recurrent {
 
   template <int MR, int NV, class Fin>
   static void chunk_tail(int rows, int64_t k0, int64_t k1, int64_t K, const float* panel,
-                         const float* h0, int64_t ldh, float (*part)[NV * V], const Fin& fin) {
+                         const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
     if constexpr (MR >= 1) {
-      if (rows == MR) return chunk_block<MR, NV>(k0, k1, K, panel, h0, ldh, part, fin);
-      chunk_tail<MR - 1, NV>(rows, k0, k1, K, panel, h0, ldh, part, fin);
+      if (rows == MR) return chunk_block<MR, NV>(k0, k1, K, panel, A, part, fin);
+      chunk_tail<MR - 1, NV>(rows, k0, k1, K, panel, A, part, fin);
     }
   }
 
   // Rows [0, B) of one panel, cache-blocked; fin(b, acc_row) once per row with its full sums.
   template <int MR, int NV, class Fin>
-  static void panel_rows_blocked(int64_t B, int64_t K, const float* panel, const float* h,
-                                 int64_t ldh, const Fin& fin) {
+  static void panel_rows_blocked(int64_t B, int64_t K, const float* panel, const RowsIn& A,
+                                 const Fin& fin) {
     constexpr int64_t kc = chunk_k<NV>();
     alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
     for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
@@ -204,13 +212,13 @@ struct Recurrent {
         int64_t r = 0;
         for (; r + MR <= rows; r += MR) {
           const int64_t base = b0 + r;
-          chunk_block<MR, NV>(k0, k1, K, panel, h + base * ldh, ldh, part + r,
+          chunk_block<MR, NV>(k0, k1, K, panel, rows_from(A, base), part + r,
                               [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
         }
         if (r < rows) {
           const int64_t base = b0 + r;
-          chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, K, panel, h + base * ldh,
-                                 ldh, part + r, [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
+          chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, K, panel, rows_from(A, base),
+                                 part + r, [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
         }
       }
     }
@@ -230,7 +238,6 @@ struct Recurrent {
   static RECUR_KERNEL_INLINE void keep(const StepArgs& a, int64_t b, Units u) {
     copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
   }
-
   struct Lstm {
     static constexpr int G = 4;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
@@ -373,7 +380,7 @@ struct Recurrent {
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       if (blocked) {
-        panel_rows_blocked<MR, NV>(a.B, a.shape.K, a.R + p * a.shape.panel_floats(), a.h, a.ldh,
+        panel_rows_blocked<MR, NV>(a.B, a.shape.K, a.R + p * a.shape.panel_floats(), RowsIn{a.h, a.ldh, nullptr},
                                    [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
         continue;
       }
@@ -385,11 +392,11 @@ struct Recurrent {
 
   // ---- input projection over panels ------------------------------------------------------
   template <int G, int MR>
-  static RECUR_KERNEL_INLINE void gates_block(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+  static RECUR_KERNEL_INLINE void gates_block(const PanelShape& sh, const float* panels, const RowsIn& A,
                           const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0) {
     constexpr int S = sub_blocks(G);
     const float* x[MR];
-    for (int r = 0; r < MR; ++r) x[r] = A + (m0 + r) * lda;
+    for (int r = 0; r < MR; ++r) x[r] = row(A, m0 + r);
     vf acc[MR][G * S];
     const int64_t pf = sh.panel_floats();
     zero(acc);
@@ -416,42 +423,40 @@ struct Recurrent {
   }
 
   template <int G, int MR>
-  static void gates_tail(const PanelShape& sh, const float* panels, const float* A, int64_t lda,
+  static void gates_tail(const PanelShape& sh, const float* panels, const RowsIn& A,
                          const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0,
                          int64_t rows) {
     if constexpr (MR >= 1) {
-      if (rows == MR) return gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m0);
-      gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m0, rows);
+      if (rows == MR) return gates_block<G, MR>(sh, panels, A, bias, C, ldc, p, m0);
+      gates_tail<G, MR - 1>(sh, panels, A, bias, C, ldc, p, m0, rows);
     }
   }
 
   template <int G>
-  static void gates_g(const PanelShape& sh, const float* panels, int64_t M, const float* A,
-                      int64_t lda, const float* bias, float* C, int64_t ldc, int64_t p0,
-                      int64_t p1) {
+  static void gates_g(const PanelShape& sh, const float* panels, int64_t M, const RowsIn& A,
+                      const float* bias, float* C, int64_t ldc, int64_t p0, int64_t p1) {
     constexpr int NV = G * sub_blocks(G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
     const bool blocked = M > MR && sh.K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t p = p0; p < p1; ++p) {
       if (blocked) {
-        panel_rows_blocked<MR, NV>(M, sh.K, panels + p * sh.panel_floats(), A, lda,
+        panel_rows_blocked<MR, NV>(M, sh.K, panels + p * sh.panel_floats(), A,
                                    [&](int64_t m, const vf* acc) RECUR_KERNEL_LAMBDA { gates_store<G>(sh, bias, C + m * ldc, p, acc); });
         continue;
       }
       int64_t m = 0;
-      for (; m + MR <= M; m += MR) gates_block<G, MR>(sh, panels, A, lda, bias, C, ldc, p, m);
-      if (m < M) gates_tail<G, MR - 1>(sh, panels, A, lda, bias, C, ldc, p, m, M - m);
+      for (; m + MR <= M; m += MR) gates_block<G, MR>(sh, panels, A, bias, C, ldc, p, m);
+      if (m < M) gates_tail<G, MR - 1>(sh, panels, A, bias, C, ldc, p, m, M - m);
     }
   }
 
-  static void gates(const PanelShape& sh, const float* panels, int64_t M, const float* A,
-                    int64_t lda, const float* bias, float* C, int64_t ldc, int64_t p0,
-                    int64_t p1) {
+  static void gates(const PanelShape& sh, const float* panels, int64_t M, RowsIn A,
+                    const float* bias, float* C, int64_t ldc, int64_t p0, int64_t p1) {
     switch (sh.G) {
-      case 1: return gates_g<1>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
-      case 2: return gates_g<2>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
-      case 3: return gates_g<3>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
-      default: return gates_g<4>(sh, panels, M, A, lda, bias, C, ldc, p0, p1);
+      case 1: return gates_g<1>(sh, panels, M, A, bias, C, ldc, p0, p1);
+      case 2: return gates_g<2>(sh, panels, M, A, bias, C, ldc, p0, p1);
+      case 3: return gates_g<3>(sh, panels, M, A, bias, C, ldc, p0, p1);
+      default: return gates_g<4>(sh, panels, M, A, bias, C, ldc, p0, p1);
     }
   }
 

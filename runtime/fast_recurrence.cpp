@@ -1,8 +1,10 @@
-// run()/step() over the fused kernels. Per layer and direction: one input-projection GEMM over
-// all T*B rows (x · W + folded biases, split over gate panels), then the time loop inside ONE
+// run()/step() over the fused kernels. Per layer and direction, the time loop runs inside ONE
 // parallel region: each thread owns a fixed range of gate panels (so its slice of R stays in its
 // own L2 for the whole sequence), runs the fused step on it, writes its units of the output, and
-// waits once per step on a spin barrier (h is double-buffered, so one barrier suffices).
+// waits once per step on a spin barrier (h is double-buffered, so one barrier suffices). The
+// input projection (x · W + folded biases) is hoisted out of the step but done a chunk of steps
+// at a time (about kChunkRows rows), just before those steps: its output is still in cache when
+// the steps read it, and the scratch is a chunk, not T*B rows.
 // Bidirectional layers give each direction half the threads. threads == 1: no region at all.
 // Every value is computed by the same arithmetic whatever the thread count or batch (each unit's
 // sums run in k order inside one panel), so step() equals run() bit for bit.
@@ -27,6 +29,7 @@ using kernels::RecurrentKernels;
 using kernels::StepArgs;
 
 constexpr int64_t kGemmRowBlock = 192;  // input-projection rows per pass over the panels
+constexpr int64_t kChunkRows = 64;     // input-projection rows per chunk of steps (at least one step)
 // Below these amounts of work another thread costs more (wake-up, a barrier per step) than it
 // saves (e.g. H=64, B=4: 64K multiply-adds per step): the thread count is an upper bound, and
 // any count gives the same bits.
@@ -58,22 +61,22 @@ void split(int64_t n, int i, int size, int64_t& begin, int64_t& end) {
 
 // gx (M, G*H) = x (M, I) · W + bias, over panels [p0, p1), rows in blocks that stay in L2.
 void project(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w, int64_t M,
-             const float* x, int64_t ld_x, float* gx, int64_t p0, int64_t p1) {
+             const float* const* x, float* gx, int64_t p0, int64_t p1) {
   const PanelShape ws = k.shape(l.G, l.H, l.I);
   const int64_t gw = l.gate_width();
   for (int64_t m0 = 0; m0 < M; m0 += kGemmRowBlock) {
     const int64_t rows = std::min(kGemmRowBlock, M - m0);
-    k.gates(ws, w.Wf.data(), rows, x + m0 * ld_x, ld_x, w.bias.data(), gx + m0 * gw, gw, p0, p1);
+    k.gates(ws, w.Wf.data(), rows, {nullptr, 0, x + m0}, w.bias.data(), gx + m0 * gw, gw, p0, p1);
   }
 }
 
 void project_all(const RecurrentKernels& k, const PackedLayer& l, const PackedDirection& w,
-                 int64_t M, const float* x, int64_t ld_x, float* gx, int threads) {
+                 int64_t M, const float* const* x, float* gx, int threads) {
   const int64_t panels = k.shape(l.G, l.H, l.I).panels();
   threads = threads_for(threads, M * l.I * l.gate_width(), kMinGemmFmasPerThread);
   const int64_t per_panel = M * l.I * l.G * k.shape(l.G, l.H, l.I).units();  // multiply-adds
   parallel_for(threads, panels, 1, per_panel, [&](int64_t p0, int64_t p1) {
-    project(k, l, w, M, x, ld_x, gx, p0, p1);
+    project(k, l, w, M, x, gx, p0, p1);
   });
 }
 
@@ -182,24 +185,12 @@ void pack_fast_biases(const PackedLayer& l, const DirectionWeights& w, PackedDir
 void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerIO& io,
                     int threads) {
   const RecurrentKernels& k = *m.k->fast;
-  const int64_t T = io.T, B = io.B, H = l.H, gw = l.gate_width(), TB = T * B;
+  const int64_t T = io.T, B = io.B, H = l.H, gw = l.gate_width();
   const int64_t width = l.width();
   const int dirs = l.dirs;
   const auto row = [&](int64_t t, int64_t b) { return io.batch_first ? b * T + t : t * B + b; };
 
-  // Input projections of every direction, before any time loop. The buffer is kept per calling
-  // thread and reused by the next run() on it (no page faults on every call).
-  thread_local std::vector<float> gx;  // (D, T*B, G*H)
-  if (gx.size() < sz(dirs * TB * gw)) {
-    gx.clear();
-    gx.shrink_to_fit();
-    gx.resize(sz(dirs * TB * gw));
-  }
-  for (int d = 0; d < dirs; ++d) {
-    project_all(k, l, l.dir[sz(d)], TB, io.x, io.x_width, gx.data() + d * TB * gw, threads);
-  }
-
-  // Per direction: h double buffer, c, gru scratch, and each step's gx row pointers.
+  // Per direction: h double buffer, c, gru scratch.
   std::vector<float> hbuf(sz(dirs * 2 * B * H), 0.0f);  // (D, 2, B, H)
   std::vector<float> cbuf(sz(dirs * B * H), 0.0f);      // (D, B, H)
   std::vector<float> zbuf, rhbuf;                        // (D, B, H) each
@@ -208,7 +199,25 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     rhbuf.assign(sz(dirs * B * H), 0.0f);
   }
   const int64_t steps = io.steps;
-  std::vector<const float*> rows(sz(dirs * std::max<int64_t>(steps, 1) * B), nullptr);  // (D, steps, B)
+  const int64_t chunk = std::max<int64_t>(1, kChunkRows / B);  // steps per projection chunk
+  const int64_t chunks = (steps + chunk - 1) / chunk;
+
+  // The projection scratch (D, chunk * B, G*H), kept per calling thread and reused by the next
+  // run() on it (no page faults on every call).
+  thread_local std::vector<float> gx_buffer;
+  if (gx_buffer.size() < sz(dirs * chunk * B * gw)) {
+    gx_buffer.clear();
+    gx_buffer.shrink_to_fit();
+    gx_buffer.resize(sz(dirs * chunk * B * gw));
+  }
+  float* const gx = gx_buffer.data();  // (not the thread_local itself: the workers use it too)
+  // Per direction, the rows that take each step, in step order: their inputs (x_rows, gathered
+  // by the GEMM), where each chunk's rows begin (first), and each step's gx row pointers
+  // (gx_rows, null for a row past its length).
+  const int64_t most_rows = std::max<int64_t>(steps * B, 1);
+  std::vector<const float*> x_rows(sz(dirs * most_rows), nullptr);           // (D, steps*B)
+  std::vector<int64_t> chunk_first(sz(dirs * (chunks + 1)), 0);             // (D, chunks + 1)
+  std::vector<const float*> gx_rows(sz(dirs * std::max<int64_t>(steps, 1) * B), nullptr);  // (D, steps, B)
   for (int d = 0; d < dirs; ++d) {
     const int64_t srow = l.state_row + d;
     const bool rev = l.reversed(d);
@@ -218,24 +227,40 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
       if (l.cell == CellType::lstm && io.c0) {
         std::memcpy(cbuf.data() + (d * B + b) * H, io.c0 + (srow * B + b) * io.c_width, sizeof(float) * sz(H));
       }
-      const int64_t L = io.len[b];
-      for (int64_t s = 0; s < L; ++s) {
+    }
+    const float* gx_d = gx + d * chunk * B * gw;
+    int64_t n = 0;  // active rows so far
+    for (int64_t s = 0; s < steps; ++s) {
+      if (s % chunk == 0) chunk_first[sz(d * (chunks + 1) + s / chunk)] = n;
+      const int64_t m0 = chunk_first[sz(d * (chunks + 1) + s / chunk)];
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t L = io.len[b];
+        if (s >= L) continue;
         const int64_t t = rev ? L - 1 - s : s;
-        rows[sz((d * steps + s) * B + b)] = gx.data() + (d * TB + row(t, b)) * gw;
+        x_rows[sz(d * most_rows + n)] = io.x + row(t, b) * io.x_width;
+        gx_rows[sz((d * steps + s) * B + b)] = gx_d + (n - m0) * gw;
+        ++n;
       }
     }
+    chunk_first[sz(d * (chunks + 1) + chunks)] = n;
   }
 
   const PanelShape rs = rec_shape(k, l);
   const PanelShape ns = k.shape(1, H, H);  // gru without lbr: the n phase
   const bool two_phase = gru_two_phase(l);
 
-  // Direction d's time loop for member i of a group of `size` threads.
-  const auto loop = [&](int d, int i, int size, SpinBarrier& barrier) {
+  const PanelShape ws = k.shape(l.G, H, l.I);  // W: the units of rs's panels, panel for panel
+
+  // Direction d's time loop for member i of a group of `size` threads. Each member projects
+  // the chunk for the W panels of its own units; the gru n phase, whose units differ, reads the
+  // others' only after the barrier between its two phases. A group of one projects on up to
+  // project_threads threads.
+  const auto loop = [&](int d, int i, int size, SpinBarrier& barrier, int project_threads) {
     const PackedDirection& w = l.dir[sz(d)];
-    int64_t p0, p1, q0, q1;
+    int64_t p0, p1, q0, q1, w0, w1;
     split(rs.panels(), i, size, p0, p1);
     split(ns.panels(), i, size, q0, q1);
+    split(ws.panels(), i, size, w0, w1);
     // Units whose output this member writes: those of its last phase.
     const int64_t pu = two_phase ? ns.units() : rs.units();
     const int64_t u0 = std::min(H, (two_phase ? q0 : p0) * pu);
@@ -248,8 +273,19 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
       a.z = zbuf.data() + d * B * H;
       a.rh = rhbuf.data() + d * B * H;
     }
+    const float* const* x_d = x_rows.data() + d * most_rows;
+    const int64_t* first_d = chunk_first.data() + d * (chunks + 1);
+    float* gx_d = gx + d * chunk * B * gw;
     for (int64_t s = 0; s < steps; ++s) {
-      a.gx = rows.data() + (d * steps + s) * B;
+      if (s % chunk == 0) {
+        const int64_t m0 = first_d[s / chunk], m1 = first_d[s / chunk + 1];
+        if (size == 1) {
+          project_all(k, l, w, m1 - m0, x_d + m0, gx_d, project_threads);
+        } else {
+          project(k, l, w, m1 - m0, x_d + m0, gx_d, w0, w1);
+        }
+      }
+      a.gx = gx_rows.data() + (d * steps + s) * B;
       a.h = a.h_prev = h2 + (s & 1) * B * H;
       a.h_next = h2 + ((s + 1) & 1) * B * H;
       a.backward = (s & 1) != 0;  // zig-zag over the panels: the last ones read are still cached
@@ -274,7 +310,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
       {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
   if (team <= 1) {
     SpinBarrier none(1);
-    for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none);
+    for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none, threads);
   } else {
     // Bidirectional with >= 2 threads: forward on [0, first), reverse on [first, team).
     const bool together = dirs == 2;
@@ -289,14 +325,14 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
         // The runtime gave fewer threads than asked: one thread does everything.
         if (t == 0) {
           SpinBarrier none(1);
-          for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none);
+          for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none, 1);
         }
       } else if (!together) {
-        loop(0, t, team, forward);
+        loop(0, t, team, forward, 1);
       } else if (t < first) {
-        loop(0, t, first, forward);
+        loop(0, t, first, forward, 1);
       } else {
-        loop(1, t - first, team - first, backward);
+        loop(1, t - first, team - first, backward, 1);
       }
     }
   }
@@ -320,7 +356,8 @@ void step_fast_layer(const Model::Impl& m, const PackedLayer& l, int64_t B, cons
   const RecurrentKernels& k = *m.k->fast;
   const PackedDirection& w = l.dir[0];
   const int64_t gw = l.gate_width();
-  project_all(k, l, w, B, x, ld_x, gx, threads);
+  for (int64_t b = 0; b < B; ++b) s.x_rows[sz(b)] = x + b * ld_x;
+  project_all(k, l, w, B, s.x_rows.data(), gx, threads);
   for (int64_t b = 0; b < B; ++b) s.gx_rows[sz(b)] = gx + b * gw;
 
   StepArgs a = base_args(k, l, w, B);

@@ -45,6 +45,7 @@ void StepScratch::size_for(const Model::Impl& model, int64_t b) {
   hc.assign(n(model.max_hidden), 0.0f);
   h_next.assign(n(model.max_hout), 0.0f);
   gx_rows.assign(static_cast<size_t>(b), nullptr);
+  x_rows.assign(static_cast<size_t>(b), nullptr);
   active.assign(static_cast<size_t>(b), 1);
 }
 

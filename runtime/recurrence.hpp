@@ -17,6 +17,7 @@ struct StepScratch {
   std::vector<float> hc;             // (B, H)    lstm with projection: o ⊙ h(c)
   std::vector<float> h_next;         // (B, Hout) the state after the step
   std::vector<const float*> gx_rows; // (B)       each row's W x + Wb for this step
+  std::vector<const float*> x_rows;  // (B)       each row's input (the fast path's GEMM rows)
   std::vector<uint8_t> active;       // (B)       1 = the row takes this step
 
   void size_for(const Model::Impl& model, int64_t batch);

@@ -3,8 +3,8 @@
 // gemm_f32_ref + the *_cell_f32_ref kernels, on shapes with primes and tails.
 #include <doctest/doctest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -94,10 +94,17 @@ TEST_CASE("kernels: gates GEMM over packed panels equals gemm_f32_ref") {
           const AlignedFloats panels = pack(*isa.k, G, H, K, W.data());
           const PanelShape sh = isa.k->shape(G, H, K);
           std::vector<float> got(static_cast<size_t>(M * G * H), -1.0f);
-          // Two halves of the panels, as two threads would split them.
+          // Two halves of the panels, as two threads would split them; the second half reads
+          // A through row pointers into a copy stored upside down (gathered rows).
           const int64_t half = sh.panels() / 2;
-          isa.k->gates(sh, panels.data(), M, A.data(), K, bias.data(), got.data(), G * H, 0, half);
-          isa.k->gates(sh, panels.data(), M, A.data(), K, bias.data(), got.data(), G * H, half, sh.panels());
+          isa.k->gates(sh, panels.data(), M, {A.data(), K, nullptr}, bias.data(), got.data(), G * H, 0, half);
+          std::vector<float> flipped(A.size());
+          std::vector<const float*> ptr(static_cast<size_t>(M));
+          for (int64_t m = 0; m < M; ++m) {
+            std::copy_n(A.data() + m * K, K, flipped.data() + (M - 1 - m) * K);
+            ptr[static_cast<size_t>(m)] = flipped.data() + (M - 1 - m) * K;
+          }
+          isa.k->gates(sh, panels.data(), M, {nullptr, 0, ptr.data()}, bias.data(), got.data(), G * H, half, sh.panels());
           check_close(got, want, std::string(isa.name) + " gates");
         }
       }
