@@ -37,9 +37,10 @@ struct Recurrent {
   // ---- activations -----------------------------------------------------------------------
   // exp(-a) for a >= 0 (Cephes expf: Cody-Waite reduction, degree-6 polynomial, scaling by
   // 2^n through the exponent bits). a is clamped to 88, where 2^n reaches 2^-127 and the bits
-  // give 0: results below FLT_MIN flush to 0, as they would under FTZ. NaN is the caller's.
+  // give 0: results below FLT_MIN flush to 0, as they would under FTZ. NaN in, NaN out: min
+  // returns its second operand when one is NaN (minps), so a NaN a passes the clamp.
   static RECUR_KERNEL_INLINE vf exp_neg(vf a) {
-    const vf x = -xsimd::min(a, vf(88.0f));                  // [-88, 0]
+    const vf x = -xsimd::min(vf(88.0f), a);                  // [-88, 0]
     const vf n = xsimd::nearbyint(x * vf(1.44269504088896341f));
     vf r = xsimd::fnma(n, vf(0.693359375f), x);              // x - n ln2, in two parts
     r = xsimd::fnma(n, vf(-2.12194440e-4f), r);
@@ -66,16 +67,16 @@ struct Recurrent {
   }
 
   // 1 / (1 + e^-x) from e = e^-|x| (never overflows): x >= 0 ? 1/(1+e) : e/(1+e). Exactly 1
-  // for x >= 17, exactly 0 for x <= -88, NaN in -> NaN out.
+  // for x >= 17, exactly 0 for x <= -88, NaN in -> NaN out (e is NaN, and so is either branch).
   static RECUR_KERNEL_INLINE vf sigmoid(vf x) {
     const vf e = exp_neg(xsimd::abs(x));
     const vf s = recip(vf(1.0f) + e);
-    const vf y = xsimd::select(x >= vf(0.0f), s, e * s);
-    return xsimd::select(xsimd::isnan(x), x, y);
+    return xsimd::select(x >= vf(0.0f), s, e * s);
   }
 
   // tanh: |x| < 0.625 odd polynomial (Cephes tanhf), else (1 - e)/(1 + e) with e = e^-2|x|
-  // (no cancellation there: e <= 0.29). Sign copied from x; exactly ±1 for |x| >= 9.1; NaN kept.
+  // (no cancellation there: e <= 0.29). Sign copied from x; exactly ±1 for |x| >= 9.1; NaN in,
+  // NaN out (a NaN |x| fails a < 0.625 and takes the large branch, NaN through exp_neg).
   static RECUR_KERNEL_INLINE vf tanh(vf x) {
     const vf a = xsimd::abs(x);
     const vf z = x * x;
@@ -88,8 +89,7 @@ struct Recurrent {
     const vf e = exp_neg(a + a);
     const vf large = (vf(1.0f) - e) * recip(vf(1.0f) + e);
     const vf mag = xsimd::select(a < vf(0.625f), small, large);
-    const vf y = mag | (x & vf(-0.0f));                         // copysign(mag, x)
-    return xsimd::select(xsimd::isnan(x), x, y);
+    return mag | (x & vf(-0.0f));                               // copysign(mag, x)
   }
 
   // ---- tail-safe loads and stores ------------------------------------------------------------
