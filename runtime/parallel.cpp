@@ -3,6 +3,8 @@
 
 #include <sched.h>
 
+#include "runtime/cpu_quota.hpp"
+
 #include <algorithm>
 
 #if defined(__SSE__) || defined(__x86_64__)
@@ -21,13 +23,14 @@ constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bit 15 flush-to-zero, bit 6 denor
 }  // namespace
 
 int available_cpus() noexcept {
+  // Read once: the cgroup files do not change under a running process in practice, and this
+  // is called on every run() with threads = 0.
+  static const int quota = cgroup_cpu_limit();
+  int n = 1;
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  return 1;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) n = CPU_COUNT(&set);
+  return quota > 0 && quota < n ? quota : n;
 }
 
 int resolve_threads(int requested) noexcept {

@@ -7,13 +7,14 @@
 #include <type_traits>
 #include <utility>
 
+#include "recur/model.hpp"
+
 namespace recur {
 
 // Limits on RunOptions.threads.
 inline constexpr int kMaxThreads = 1024;
 
-// The number of CPUs this process may run on (sched_getaffinity), at least 1.
-int available_cpus() noexcept;
+// available_cpus() (include/recur/model.hpp): the affinity mask capped by a cgroup quota.
 // RunOptions.threads -> the thread count to use: 0 = available_cpus().
 int resolve_threads(int requested) noexcept;
 

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
 
   o.batching = !no_batching;
   o.batcher.window = std::chrono::microseconds(window_us);
-  o.batcher.workers = workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.batcher.workers = workers > 0 ? workers : recur::available_cpus();
   o.stream_idle = std::chrono::milliseconds(static_cast<int64_t>(idle_s * 1000.0));
   o.max_body_bytes = max_body_kib << 10;
 

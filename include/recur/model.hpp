@@ -23,8 +23,13 @@ struct LoadOptions {
   bool verify_checksum = true;
 };
 
+// The thread count RunOptions.threads = 0 stands for: the CPUs in this process's affinity mask,
+// capped by a cgroup CPU quota (a container granted 2 CPUs gets 2), at least 1.
+int available_cpus() noexcept;
+
 struct RunOptions {
-  int threads = 0;            // 0 = the CPUs available to the process; 1 = no thread pool at all
+  int threads = 0;            // 0 = the CPUs available to the process (affinity mask, capped by a
+                              // cgroup CPU quota); 1 = no thread pool at all
   bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
 };
 

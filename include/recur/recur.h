@@ -50,8 +50,9 @@ const char* recur_status_name(recur_status status);
  * call on this thread. */
 const char* recur_last_error(void);
 
-/* Options of a call; NULL means the defaults (threads 0 = all CPUs available to the process,
- * check_finite 1). threads = 1 runs on the calling thread only. */
+/* Options of a call; NULL means the defaults (threads 0 = all CPUs available to the process:
+ * its affinity mask, capped by a cgroup CPU quota; check_finite 1). threads = 1 runs on the
+ * calling thread only. */
 typedef struct recur_options {
   int32_t threads;
   int32_t check_finite;
