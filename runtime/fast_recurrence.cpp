@@ -1,7 +1,8 @@
 // run()/step() over the fused kernels. Per layer and direction, the time loop runs inside ONE
 // parallel region: each thread owns a fixed range of gate panels (so its slice of R stays in its
 // own L2 for the whole sequence), runs the fused step on it, writes its units of the output, and
-// waits once per step on a spin barrier (h is double-buffered, so one barrier suffices). The
+// waits once per step on a spin barrier (h is double-buffered, so one barrier suffices); or, with
+// many rows, each thread runs the whole sequence for its own rows, with no barrier at all. The
 // input projection (x · W + folded biases) is hoisted out of the step but done a chunk of steps
 // at a time (about kChunkRows rows), just before those steps: its output is still in cache when
 // the steps read it, and the scratch is a chunk, not T*B rows.
@@ -35,6 +36,8 @@ constexpr int64_t kChunkRows = 64;     // input-projection rows per chunk of ste
 // any count gives the same bits.
 constexpr int64_t kMinStepFmasPerThread = 64 << 10;     // recurrent multiply-adds per step
 constexpr int64_t kMinGemmFmasPerThread = 1 << 21;     // input-projection multiply-adds
+// With at least this many rows per thread, threads split the rows rather than the units.
+constexpr int64_t kMinRowsPerThread = 16;
 
 int threads_for(int threads, int64_t work, int64_t min_per_thread) {
   const int64_t useful = std::max<int64_t>(1, work / min_per_thread);
@@ -199,11 +202,30 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     rhbuf.assign(sz(dirs * B * H), 0.0f);
   }
   const int64_t steps = io.steps;
-  const int64_t chunk = std::max<int64_t>(1, kChunkRows / B);  // steps per projection chunk
+  const PanelShape rs = rec_shape(k, l);
+  const PanelShape ns = k.shape(1, H, H);  // gru without lbr: the n phase
+  const bool two_phase = gru_two_phase(l);
+
+  // Threads. At small B they split the units of a step (each keeps its slice of the weights in
+  // its own cache; a barrier per step). With many rows and one direction they split the rows
+  // instead: each thread runs the whole sequence for its rows over all the weights, with no
+  // barrier and no state shared between the threads. Never more threads per direction than it
+  // has panels, or than the work per step pays for.
+  const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
+  const int per_dir = threads_for(threads, l.gate_width() * H * B, kMinStepFmasPerThread);
+  const bool by_rows = dirs == 1 && per_dir >= 2 && B >= 2 * kMinRowsPerThread;
+  const int team = by_rows ? static_cast<int>(std::min<int64_t>(per_dir, B / kMinRowsPerThread))
+                           : static_cast<int>(std::min<int64_t>(
+                                 {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
+  const int groups = by_rows ? team : 1;  // groups of rows, each run as a batch of its own
+  const auto group_rows = [&](int g, int64_t& b0, int64_t& b1) { split(B, g, groups, b0, b1); };
+  const int64_t widest = (B + groups - 1) / groups;
+  const int64_t chunk = std::max<int64_t>(1, kChunkRows / widest);  // steps per projection chunk
   const int64_t chunks = (steps + chunk - 1) / chunk;
 
-  // The projection scratch (D, chunk * B, G*H), kept per calling thread and reused by the next
-  // run() on it (no page faults on every call).
+  // The projection scratch (D, B, chunk, G*H): group g of direction d at (d*B + b0) * chunk
+  // rows. Kept per calling thread and reused by the next run() on it (no page faults on every
+  // call).
   thread_local std::vector<float> gx_buffer;
   if (gx_buffer.size() < sz(dirs * chunk * B * gw)) {
     gx_buffer.clear();
@@ -211,12 +233,13 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     gx_buffer.resize(sz(dirs * chunk * B * gw));
   }
   float* const gx = gx_buffer.data();  // (not the thread_local itself: the workers use it too)
-  // Per direction, the rows that take each step, in step order: their inputs (x_rows, gathered
-  // by the GEMM), where each chunk's rows begin (first), and each step's gx row pointers
-  // (gx_rows, null for a row past its length).
+  // Per direction and group, the rows that take each step, in step order: their inputs (x_rows,
+  // gathered by the GEMM; group g of direction d from d * most_rows + steps * b0), where each
+  // chunk's rows begin (chunk_first), and each step's gx row pointers (gx_rows, null for a row
+  // past its length).
   const int64_t most_rows = std::max<int64_t>(steps * B, 1);
-  std::vector<const float*> x_rows(sz(dirs * most_rows), nullptr);           // (D, steps*B)
-  std::vector<int64_t> chunk_first(sz(dirs * (chunks + 1)), 0);             // (D, chunks + 1)
+  std::vector<const float*> x_rows(sz(dirs * most_rows), nullptr);                 // (D, steps*B)
+  std::vector<int64_t> chunk_first(sz(dirs * groups * (chunks + 1)), 0);          // (D, groups, chunks + 1)
   std::vector<const float*> gx_rows(sz(dirs * std::max<int64_t>(steps, 1) * B), nullptr);  // (D, steps, B)
   for (int d = 0; d < dirs; ++d) {
     const int64_t srow = l.state_row + d;
@@ -228,34 +251,38 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
         std::memcpy(cbuf.data() + (d * B + b) * H, io.c0 + (srow * B + b) * io.c_width, sizeof(float) * sz(H));
       }
     }
-    const float* gx_d = gx + d * chunk * B * gw;
-    int64_t n = 0;  // active rows so far
-    for (int64_t s = 0; s < steps; ++s) {
-      if (s % chunk == 0) chunk_first[sz(d * (chunks + 1) + s / chunk)] = n;
-      const int64_t m0 = chunk_first[sz(d * (chunks + 1) + s / chunk)];
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t L = io.len[b];
-        if (s >= L) continue;
-        const int64_t t = rev ? L - 1 - s : s;
-        x_rows[sz(d * most_rows + n)] = io.x + row(t, b) * io.x_width;
-        gx_rows[sz((d * steps + s) * B + b)] = gx_d + (n - m0) * gw;
-        ++n;
+    for (int g = 0; g < groups; ++g) {
+      int64_t b0, b1;
+      group_rows(g, b0, b1);
+      const float** x_g = x_rows.data() + d * most_rows + steps * b0;
+      int64_t* first_g = chunk_first.data() + (d * groups + g) * (chunks + 1);
+      const float* gx_g = gx + (d * B + b0) * chunk * gw;
+      int64_t n = 0;  // active rows of the group so far
+      for (int64_t s = 0; s < steps; ++s) {
+        if (s % chunk == 0) first_g[s / chunk] = n;
+        const int64_t m0 = first_g[s / chunk];
+        for (int64_t b = b0; b < b1; ++b) {
+          const int64_t L = io.len[b];
+          if (s >= L) continue;
+          const int64_t t = rev ? L - 1 - s : s;
+          x_g[n] = io.x + row(t, b) * io.x_width;
+          gx_rows[sz((d * steps + s) * B + b)] = gx_g + (n - m0) * gw;
+          ++n;
+        }
       }
+      first_g[chunks] = n;
     }
-    chunk_first[sz(d * (chunks + 1) + chunks)] = n;
   }
-
-  const PanelShape rs = rec_shape(k, l);
-  const PanelShape ns = k.shape(1, H, H);  // gru without lbr: the n phase
-  const bool two_phase = gru_two_phase(l);
 
   const PanelShape ws = k.shape(l.G, H, l.I);  // W: the units of rs's panels, panel for panel
 
-  // Direction d's time loop for member i of a group of `size` threads. Each member projects
-  // the chunk for the W panels of its own units; the gru n phase, whose units differ, reads the
-  // others' only after the barrier between its two phases. A group of one projects on up to
-  // project_threads threads.
-  const auto loop = [&](int d, int i, int size, SpinBarrier& barrier, int project_threads) {
+  // Direction d's time loop over the rows of group g, for member i of a team of `size` threads
+  // splitting its units. Each member projects the chunk for the W panels of its own units; the
+  // gru n phase, whose units differ, reads the others' only after the barrier between its two
+  // phases. A team of one projects on up to project_threads threads.
+  const auto loop = [&](int d, int g, int i, int size, SpinBarrier& barrier, int project_threads) {
+    int64_t b0, b1;
+    group_rows(g, b0, b1);
     const PackedDirection& w = l.dir[sz(d)];
     int64_t p0, p1, q0, q1, w0, w1;
     split(rs.panels(), i, size, p0, p1);
@@ -266,36 +293,36 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     const int64_t u0 = std::min(H, (two_phase ? q0 : p0) * pu);
     const int64_t u1 = std::min(H, (two_phase ? q1 : p1) * pu);
     const bool rev = l.reversed(d);
-    StepArgs a = base_args(k, l, w, B);
-    float* h2 = hbuf.data() + d * 2 * B * H;
-    a.c = cbuf.data() + d * B * H;
+    StepArgs a = base_args(k, l, w, b1 - b0);
+    float* h2 = hbuf.data() + d * 2 * B * H + b0 * H;  // rows b0.. of both buffers
+    a.c = cbuf.data() + (d * B + b0) * H;
     if (two_phase) {
-      a.z = zbuf.data() + d * B * H;
-      a.rh = rhbuf.data() + d * B * H;
+      a.z = zbuf.data() + (d * B + b0) * H;
+      a.rh = rhbuf.data() + (d * B + b0) * H;
     }
-    const float* const* x_d = x_rows.data() + d * most_rows;
-    const int64_t* first_d = chunk_first.data() + d * (chunks + 1);
-    float* gx_d = gx + d * chunk * B * gw;
+    const float* const* x_g = x_rows.data() + d * most_rows + steps * b0;
+    const int64_t* first_g = chunk_first.data() + (d * groups + g) * (chunks + 1);
+    float* gx_g = gx + (d * B + b0) * chunk * gw;
     for (int64_t s = 0; s < steps; ++s) {
       if (s % chunk == 0) {
-        const int64_t m0 = first_d[s / chunk], m1 = first_d[s / chunk + 1];
+        const int64_t m0 = first_g[s / chunk], m1 = first_g[s / chunk + 1];
         if (size == 1) {
-          project_all(k, l, w, m1 - m0, x_d + m0, gx_d, project_threads);
+          project_all(k, l, w, m1 - m0, x_g + m0, gx_g, project_threads);
         } else {
-          project(k, l, w, m1 - m0, x_d + m0, gx_d, w0, w1);
+          project(k, l, w, m1 - m0, x_g + m0, gx_g, w0, w1);
         }
       }
-      a.gx = gx_rows.data() + (d * steps + s) * B;
+      a.gx = gx_rows.data() + (d * steps + s) * B + b0;
       a.h = a.h_prev = h2 + (s & 1) * B * H;
       a.h_next = h2 + ((s + 1) & 1) * B * H;
       a.backward = (s & 1) != 0;  // zig-zag over the panels: the last ones read are still cached
       fused_step(k, l, w, a, p0, p1, q0, q1, [&] { barrier.wait(); });
       if (u1 > u0) {
-        for (int64_t b = 0; b < B; ++b) {
+        for (int64_t b = b0; b < b1; ++b) {
           const int64_t L = io.len[b];
           if (s >= L) continue;
           const int64_t t = rev ? L - 1 - s : s;
-          std::memcpy(io.y + row(t, b) * width + d * H + u0, a.h_next + b * H + u0,
+          std::memcpy(io.y + row(t, b) * width + d * H + u0, a.h_next + (b - b0) * H + u0,
                       sizeof(float) * sz(u1 - u0));
         }
       }
@@ -303,14 +330,9 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     }
   };
 
-  // Threads: never more per direction than it has panels.
-  const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
-  const int per_dir = threads_for(threads, l.gate_width() * H * B, kMinStepFmasPerThread);
-  const int team = static_cast<int>(std::min<int64_t>(
-      {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
   if (team <= 1) {
     SpinBarrier none(1);
-    for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none, threads);
+    for (int d = 0; d < dirs; ++d) loop(d, 0, 0, 1, none, threads);
   } else {
     // Bidirectional with >= 2 threads: forward on [0, first), reverse on [first, team).
     const bool together = dirs == 2;
@@ -321,18 +343,22 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
       DenormalsFlushed ftz;
       const int t = omp_get_thread_num();
       const int n = omp_get_num_threads();
+      SpinBarrier alone(1);
       if (n != team) {
         // The runtime gave fewer threads than asked: one thread does everything.
         if (t == 0) {
-          SpinBarrier none(1);
-          for (int d = 0; d < dirs; ++d) loop(d, 0, 1, none, 1);
+          for (int d = 0; d < dirs; ++d) {
+            for (int g = 0; g < groups; ++g) loop(d, g, 0, 1, alone, 1);
+          }
         }
+      } else if (by_rows) {
+        loop(0, t, 0, 1, alone, 1);
       } else if (!together) {
-        loop(0, t, team, forward, 1);
+        loop(0, 0, t, team, forward, 1);
       } else if (t < first) {
-        loop(0, t, first, forward, 1);
+        loop(0, 0, t, first, forward, 1);
       } else {
-        loop(1, t - first, team - first, backward, 1);
+        loop(1, 0, t - first, team - first, backward, 1);
       }
     }
   }

@@ -52,34 +52,40 @@ TEST_CASE("threads 1 and 2 and 0 give identical results") {
   require_same_bits(s1.c, s2.c);
 }
 
-// run() projects the inputs a chunk of steps at a time (about 192 rows), each thread the units
-// it owns: T = 45 at B = 16 is four chunks, and the rows' lengths end inside and between them.
+// run() projects the inputs a chunk of steps at a time (about 64 rows); at B = 16 two threads
+// split the units of each step (each projecting for its own), at B = 40 they split the rows
+// (each running the whole sequence for 20 rows). T = 45 is many chunks either way, and the
+// rows' lengths end inside and between them.
 TEST_CASE("threads 1 and 2 give identical results over several input-projection chunks") {
-  const std::vector<int32_t> len = {45, 1, 12, 0, 13, 44, 24, 25, 36, 45, 37, 11, 3, 45, 30, 9};
-  for (CellType cell : {CellType::rnn, CellType::lstm, CellType::gru}) {
-    for (Direction dir : {Direction::forward, Direction::reverse}) {
-      for (bool lbr : {false, true}) {
-        if (lbr && cell != CellType::gru) continue;
-        CAPTURE(cell_name(cell)); CAPTURE(static_cast<int>(dir)); CAPTURE(lbr);
-        SpecOptions o;
-        o.cell = cell;
-        o.direction = dir;
-        o.linear_before_reset = lbr;
-        o.input_size = 9;
-        o.hidden_size = 128;  // enough work per step for two threads
-        const Model m = make_model(o);
-        const int64_t T = 45, B = 16;
-        const std::vector<float> x = random_values(static_cast<size_t>(T * B * o.input_size), 6);
-        RunInput in{x.data(), T, B};
-        in.lengths = len.data();
-        RunOptions one, two;
-        one.threads = 1;
-        two.threads = 2;
-        const RunOutput a = run_ok(m, in, one);
-        const RunOutput b = run_ok(m, in, two);
-        require_same_bits(a.y, b.y);
-        require_same_bits(a.h_n, b.h_n);
-        require_same_bits(a.c_n, b.c_n);
+  const std::vector<int32_t> pattern = {45, 1, 12, 0, 13, 44, 24, 25, 36, 45, 37, 11, 3, 45, 30, 9};
+  const int64_t T = 45;
+  for (int64_t B : {16, 40}) {
+    std::vector<int32_t> len(static_cast<size_t>(B));
+    for (size_t b = 0; b < len.size(); ++b) len[b] = pattern[(b * 7) % pattern.size()];
+    const std::vector<float> x = random_values(static_cast<size_t>(T * B * 9), 6);
+    RunInput in{x.data(), T, B};
+    in.lengths = len.data();
+    RunOptions one, two;
+    one.threads = 1;
+    two.threads = 2;
+    for (CellType cell : {CellType::rnn, CellType::lstm, CellType::gru}) {
+      for (Direction dir : {Direction::forward, Direction::reverse}) {
+        for (bool lbr : {false, true}) {
+          if (lbr && cell != CellType::gru) continue;
+          CAPTURE(B); CAPTURE(cell_name(cell)); CAPTURE(static_cast<int>(dir)); CAPTURE(lbr);
+          SpecOptions o;
+          o.cell = cell;
+          o.direction = dir;
+          o.linear_before_reset = lbr;
+          o.input_size = 9;
+          o.hidden_size = 128;  // enough work per step for two threads
+          const Model m = make_model(o);
+          const RunOutput a = run_ok(m, in, one);
+          const RunOutput b = run_ok(m, in, two);
+          require_same_bits(a.y, b.y);
+          require_same_bits(a.h_n, b.h_n);
+          require_same_bits(a.c_n, b.c_n);
+        }
       }
     }
   }
