@@ -45,18 +45,12 @@ bool parse_shape(const char* text, std::vector<Problem>& out) {
   int threads = 0, end = 0;
   const int n = std::sscanf(text, "%7[a-z]:%lld:%lld:%lld:%lld%n:%d%n", cell, &I, &H, &T, &B, &end, &threads, &end);
   if (n < 5 || text[end] != '\0' || I < 1 || H < 1 || T < 1 || B < 1 || (n == 6 && threads < 1)) return false;
-  CellType type;
-  if (std::strcmp(cell, "lstm") == 0) {
-    type = CellType::lstm;
-  } else if (std::strcmp(cell, "gru") == 0) {
-    type = CellType::gru;
-  } else if (std::strcmp(cell, "rnn") == 0) {
-    type = CellType::rnn;
-  } else {
-    return false;
+  for (CellType type : {CellType::lstm, CellType::gru, CellType::rnn}) {
+    if (std::strcmp(cell, cell_name(type)) != 0) continue;
+    for (int t : n == 6 ? std::vector<int>{threads} : std::vector<int>{1, 2}) out.push_back({type, I, H, T, B, t});
+    return true;
   }
-  for (int t : n == 6 ? std::vector<int>{threads} : std::vector<int>{1, 2}) out.push_back({type, I, H, T, B, t});
-  return true;
+  return false;
 }
 
 std::string recur_isa() {

@@ -238,6 +238,7 @@ struct Recurrent {
   static RECUR_KERNEL_INLINE void keep(const StepArgs& a, int64_t b, Units u) {
     copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
   }
+
   struct Lstm {
     static constexpr int G = 4;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {

@@ -274,20 +274,18 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     }
   }
 
-  const PanelShape ws = k.shape(l.G, H, l.I);  // W: the units of rs's panels, panel for panel
-
   // Direction d's time loop over the rows of group g, for member i of a team of `size` threads
-  // splitting its units. Each member projects the chunk for the W panels of its own units; the
-  // gru n phase, whose units differ, reads the others' only after the barrier between its two
-  // phases. A team of one projects on up to project_threads threads.
+  // splitting its units. Each member projects the chunk for its own units: W's panels hold the
+  // units of R's panels, panel for panel (k.shape gives G=3 and G=2 the same sub-blocks, so
+  // this holds for gru's two-phase z, r panels too), so that is W panels [p0, p1). The gru n phase, whose units differ, reads the others' only after
+  // the barrier between its two phases. A team of one projects on up to project_threads threads.
   const auto loop = [&](int d, int g, int i, int size, SpinBarrier& barrier, int project_threads) {
     int64_t b0, b1;
     group_rows(g, b0, b1);
     const PackedDirection& w = l.dir[sz(d)];
-    int64_t p0, p1, q0, q1, w0, w1;
+    int64_t p0, p1, q0, q1;
     split(rs.panels(), i, size, p0, p1);
     split(ns.panels(), i, size, q0, q1);
-    split(ws.panels(), i, size, w0, w1);
     // Units whose output this member writes: those of its last phase.
     const int64_t pu = two_phase ? ns.units() : rs.units();
     const int64_t u0 = std::min(H, (two_phase ? q0 : p0) * pu);
@@ -309,7 +307,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
         if (size == 1) {
           project_all(k, l, w, m1 - m0, x_g + m0, gx_g, project_threads);
         } else {
-          project(k, l, w, m1 - m0, x_g + m0, gx_g, w0, w1);
+          project(k, l, w, m1 - m0, x_g + m0, gx_g, p0, p1);
         }
       }
       a.gx = gx_rows.data() + (d * steps + s) * B + b0;

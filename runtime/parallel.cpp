@@ -3,8 +3,6 @@
 
 #include <sched.h>
 
-#include "runtime/cpu_quota.hpp"
-
 #include <algorithm>
 
 #if defined(__SSE__) || defined(__x86_64__)
@@ -13,6 +11,8 @@
 #endif
 
 #include <omp.h>
+
+#include "runtime/cpu_quota.hpp"
 
 namespace recur {
 

@@ -78,6 +78,13 @@ void expect_failure(const Outcome& o, const std::string& command, const std::str
 
 bool nothing_at(const std::string& path) { return !fs::exists(path) || fs::is_empty(path); }
 
+// No temporary (*.tmp*) of an output left in the work dir.
+void check_no_temporaries(const Workdir& w) {
+  for (const auto& e : fs::directory_iterator(w.dir)) {
+    CHECK_MESSAGE(e.path().string().find(".tmp") == std::string::npos, "temporary left: ", e.path());
+  }
+}
+
 // A small lstm model (I=3, H=4, 2 layers) and a gru one, written to the work dir.
 struct Models {
   std::string lstm, gru, bidir;
@@ -236,9 +243,7 @@ TEST_CASE("contract: recur convert leaves no partial output") {
     CHECK_MESSAGE(o.exit_code == 1, o.err);
     CHECK_MESSAGE(o.err.rfind("recur convert: ", 0) == 0, o.err);
     CHECK(!fs::exists(out));
-    for (const auto& e : fs::directory_iterator(w.dir)) {
-      CHECK_MESSAGE(e.path().string().find(".tmp") == std::string::npos, "temporary left: ", e.path());
-    }
+    check_no_temporaries(w);
   }
 }
 
@@ -255,9 +260,7 @@ TEST_CASE("contract: recur convert contains a crash inside libhdf5") {
   expect_failure(o, "convert", "bad_metadata", "the reader crashed on this file");
 #endif
   CHECK(nothing_at(out));
-  for (const auto& e : fs::directory_iterator(w.dir)) {
-    CHECK_MESSAGE(e.path().string().find(".tmp") == std::string::npos, "temporary left: ", e.path());
-  }
+  check_no_temporaries(w);
 }
 
 #if !defined(__SANITIZE_ADDRESS__)
