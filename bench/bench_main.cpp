@@ -39,12 +39,17 @@ std::vector<Problem> standard_problems(bool quick) {
 }
 
 // "--shape lstm:I:H:T:B[:threads]" -> one problem per thread count (1 and 2 if not given).
+// Sizes are bounded so a typo cannot ask for terabytes.
 bool parse_shape(const char* text, std::vector<Problem>& out) {
   char cell[8] = {};
   long long I = 0, H = 0, T = 0, B = 0;
   int threads = 0, end = 0;
   const int n = std::sscanf(text, "%7[a-z]:%lld:%lld:%lld:%lld%n:%d%n", cell, &I, &H, &T, &B, &end, &threads, &end);
-  if (n < 5 || text[end] != '\0' || I < 1 || H < 1 || T < 1 || B < 1 || (n == 6 && threads < 1)) return false;
+  const auto in = [](long long v, long long most) { return v >= 1 && v <= most; };
+  if (n < 5 || text[end] != '\0' || !in(I, 1 << 16) || !in(H, 1 << 16) || !in(T, 1 << 20) ||
+      !in(B, 1 << 16) || (n == 6 && !in(threads, 1024))) {
+    return false;
+  }
   for (CellType type : {CellType::lstm, CellType::gru, CellType::rnn}) {
     if (std::strcmp(cell, cell_name(type)) != 0) continue;
     for (int t : n == 6 ? std::vector<int>{threads} : std::vector<int>{1, 2}) out.push_back({type, I, H, T, B, t});
