@@ -71,15 +71,23 @@ struct RowsIn {
 using GatesGemmFn = void (*)(const PanelShape& shape, const float* panels, int64_t M, RowsIn A,
                              const float* bias, float* C, int64_t ldc, int64_t p0, int64_t p1);
 
-// One fused time step for B rows over the units of panels [p0, p1). The recurrent product
-// h (B, K) · R^T is accumulated per unit in k order, added to the row's input pre-activations
-// gx (which already hold every bias that is simply added), and the cell update runs on the
-// accumulators. Rows with gx[b] == null do not take the step: h_next = h on those units.
+// One fused time step for B rows over the units of panels [p0, p1). Each unit's accumulator
+// starts from the row's input pre-activation gx (which already holds every bias that is simply
+// added; gru with linear_before_reset: its n gate starts from 0 and gx_n is added in the cell),
+// the recurrent product h (B, K) · R^T is accumulated onto it in k order, and the cell update
+// runs on the accumulators. Rows with gx[b] == null do not take the step: h_next = h on those
+// units.
+//
+// Fused input projection (lstm, rnn; W set): the step computes each row's pre-activations
+// itself, with no gx: the accumulator starts from 0, takes x[b] · W^T in k order, then the bias,
+// then the recurrent product. That is the arithmetic of the gates GEMM (whose stored sum is the
+// same fp32 value) followed by a step, so both routes give the same bits.
 struct StepArgs {
   PanelShape shape;              // of R (G*H, K)
   const float* R = nullptr;      // packed panels
   int64_t B = 0;                 // rows
   const float* const* gx = nullptr;  // (B) each row's (G_cell*H) pre-activations, or null
+                                     // (with W set: only tested for null)
   const float* h = nullptr;      // (B, K), ldh     state before the step (the GEMV input)
   int64_t ldh = 0;
   const float* h_prev = nullptr; // (B, H), ldh_prev  the state combined by gru/inactive rows
@@ -98,6 +106,13 @@ struct StepArgs {
   // cache, a cyclic sweep would miss on every line (LRU), a zig-zag hits on most of the cache.
   // The order of panels never changes a value.
   bool backward = false;
+  // Fused input projection (lstm and rnn only): W's packed panels (the same units per panel as
+  // R's), each row's input (I = w_shape.K floats; a row that does not take the step must still
+  // point at readable floats) and the bias (G*H).
+  const float* W = nullptr;
+  PanelShape w_shape;
+  const float* const* x = nullptr;
+  const float* bias = nullptr;
 };
 using StepFn = void (*)(const StepArgs& args, int64_t p0, int64_t p1);
 

@@ -130,14 +130,32 @@ struct Recurrent {
   static RECUR_KERNEL_INLINE void accumulate(int64_t k0, int64_t k1, const float* panels,
                                              int64_t panel_floats, const float* const (&h)[MR],
                                              vf (&acc)[MR][NP * NV]) {
-    for (int64_t k = k0; k < k1; ++k) {
-      vf hk[MR];
-      for (int r = 0; r < MR; ++r) hk[r] = vf(h[r][k]);
-      for (int q = 0; q < NP; ++q) {
-        const float* w = panels + q * panel_floats + k * (NV * V);
-        for (int j = 0; j < NV; ++j) {
-          const vf wj = vf::load_aligned(w + j * V);
-          for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(hk[r], wj, acc[r][q * NV + j]);
+    // Registers: MR*NP*NV accumulators, plus either every weight vector of a k and one
+    // broadcast at a time (when that fits with a register to spare: on AVX-512 the other order
+    // leaves the allocator one register from spilling an accumulator), or every row's broadcast
+    // and one weight vector at a time (16-register ISAs). The order of each sum is the same.
+    constexpr int kVecRegs = V == 16 ? 32 : 16;
+    if constexpr (MR * NP * NV + NP * NV + 1 < kVecRegs) {
+      for (int64_t k = k0; k < k1; ++k) {
+        vf w[NP * NV];
+        for (int q = 0; q < NP; ++q) {
+          for (int j = 0; j < NV; ++j) w[q * NV + j] = vf::load_aligned(panels + q * panel_floats + k * (NV * V) + j * V);
+        }
+        for (int r = 0; r < MR; ++r) {
+          const vf hk(h[r][k]);
+          for (int j = 0; j < NP * NV; ++j) acc[r][j] = xsimd::fma(hk, w[j], acc[r][j]);
+        }
+      }
+    } else {
+      for (int64_t k = k0; k < k1; ++k) {
+        vf hk[MR];
+        for (int r = 0; r < MR; ++r) hk[r] = vf(h[r][k]);
+        for (int q = 0; q < NP; ++q) {
+          const float* w = panels + q * panel_floats + k * (NV * V);
+          for (int j = 0; j < NV; ++j) {
+            const vf wj = vf::load_aligned(w + j * V);
+            for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(hk[r], wj, acc[r][q * NV + j]);
+          }
         }
       }
     }
@@ -165,23 +183,26 @@ struct Recurrent {
     return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4);
   }
 
-  // Rows [b0, b0 + MR) of one panel over k in [k0, k1); `fin(r, acc_row)` on the last chunk.
+  // The sums of a unit may run over two segments of k, one after the other: the fused step
+  // takes x over W's panel, then h over R's. A segment: its panel, its length, its rows.
+  struct Segment {
+    const float* panel;
+    int64_t K;
+    RowsIn A;
+  };
+  // Rows [0, MR) of A over k in [k0, k1) of one segment's panel, from the partial sums in
+  // `part`, back to them or, on the last chunk of all, to fin(r, acc_row).
   template <int MR, int NV, class Fin>
-  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, int64_t K,
-                                              const float* panel, const RowsIn& A,
-                                              float (*part)[NV * V], const Fin& fin) {
+  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, bool last, const float* panel,
+                                              const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
     const float* h[MR];
     for (int r = 0; r < MR; ++r) h[r] = row(A, r);
     vf acc[MR][NV];
-    if (k0 == 0) {
-      zero(acc);
-    } else {
-      for (int r = 0; r < MR; ++r) {
-        for (int j = 0; j < NV; ++j) acc[r][j] = vf::load_aligned(part[r] + j * V);
-      }
+    for (int r = 0; r < MR; ++r) {
+      for (int j = 0; j < NV; ++j) acc[r][j] = vf::load_aligned(part[r] + j * V);
     }
     accumulate<MR, 1, NV>(k0, k1, panel, 0, h, acc);
-    if (k1 == K) {
+    if (last) {
       for (int r = 0; r < MR; ++r) fin(r, acc[r]);
     } else {
       for (int r = 0; r < MR; ++r) {
@@ -191,40 +212,63 @@ struct Recurrent {
   }
 
   template <int MR, int NV, class Fin>
-  static void chunk_tail(int rows, int64_t k0, int64_t k1, int64_t K, const float* panel,
+  static void chunk_tail(int rows, int64_t k0, int64_t k1, bool last, const float* panel,
                          const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
     if constexpr (MR >= 1) {
-      if (rows == MR) return chunk_block<MR, NV>(k0, k1, K, panel, A, part, fin);
-      chunk_tail<MR - 1, NV>(rows, k0, k1, K, panel, A, part, fin);
+      if (rows == MR) return chunk_block<MR, NV>(k0, k1, last, panel, A, part, fin);
+      chunk_tail<MR - 1, NV>(rows, k0, k1, last, panel, A, part, fin);
     }
   }
 
-  // Rows [0, B) of one panel, cache-blocked; fin(b, acc_row) once per row with its full sums.
-  template <int MR, int NV, class Fin>
-  static void panel_rows_blocked(int64_t B, int64_t K, const float* panel, const RowsIn& A,
-                                 const Fin& fin) {
+  // Rows [0, B) of one panel (one or two segments), cache-blocked: start(b, acc_row) gives a
+  // row's initial sums, mid(acc_row) runs between two segments, fin(b, acc_row) gets the sums.
+  // start and mid run on `part`, for the whole super block, outside the chunk loops: the loads of
+  // the initial sums (gx, from L2 or further) overlap one another instead of holding up the
+  // FMAs, and nothing of theirs stays live in registers across the micro-kernel (a bias vector
+  // hoisted there spilled an accumulator).
+  template <int MR, int NV, class Start, class Mid, class Fin>
+  static void panel_rows_blocked(int64_t B, const Segment* segs, int n_segs, const Start& start,
+                                 const Mid& mid, const Fin& fin) {
     constexpr int64_t kc = chunk_k<NV>();
     alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
     for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
       const int64_t rows = B - b0 < kSuperRows ? B - b0 : kSuperRows;
-      for (int64_t k0 = 0; k0 < K; k0 += kc) {
-        const int64_t k1 = k0 + kc < K ? k0 + kc : K;
-        int64_t r = 0;
-        for (; r + MR <= rows; r += MR) {
-          const int64_t base = b0 + r;
-          chunk_block<MR, NV>(k0, k1, K, panel, rows_from(A, base), part + r,
-                              [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
+      for (int64_t r = 0; r < rows; ++r) {
+        vf acc[NV];
+        start(b0 + r, acc);
+        for (int j = 0; j < NV; ++j) acc[j].store_aligned(part[r] + j * V);
+      }
+      for (int sg = 0; sg < n_segs; ++sg) {
+        const Segment& seg = segs[sg];
+        for (int64_t k0 = 0; k0 < seg.K; k0 += kc) {
+          const int64_t k1 = k0 + kc < seg.K ? k0 + kc : seg.K;
+          const bool last = sg == n_segs - 1 && k1 == seg.K;
+          for (int64_t r = 0; r < rows;) {
+            const int64_t base = b0 + r;
+            const auto fin_at = [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); };
+            if (r + MR <= rows) {
+              chunk_block<MR, NV>(k0, k1, last, seg.panel, rows_from(seg.A, base), part + r, fin_at);
+              r += MR;
+            } else {
+              chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, last, seg.panel,
+                                     rows_from(seg.A, base), part + r, fin_at);
+              r = rows;
+            }
+          }
         }
-        if (r < rows) {
-          const int64_t base = b0 + r;
-          chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, K, panel, rows_from(A, base),
-                                 part + r, [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); });
+        if (sg + 1 < n_segs) {
+          for (int64_t r = 0; r < rows; ++r) {
+            vf acc[NV];
+            for (int j = 0; j < NV; ++j) acc[j] = vf::load_aligned(part[r] + j * V);
+            mid(acc);
+            for (int j = 0; j < NV; ++j) acc[j].store_aligned(part[r] + j * V);
+          }
         }
       }
     }
   }
 
-  // ---- cell epilogues: one row b, one panel p, its G*S accumulators --------------------------
+  // ---- cells: one row b, one panel p, its G*S accumulators -----------------------------------
   // Units of sub-block s of panel p: [u0, u0 + n), n <= V (0 past H).
   struct Units {
     int64_t u0, n;
@@ -239,19 +283,44 @@ struct Recurrent {
     copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
   }
 
+  // The sums a row's recurrent product starts from: its gx for the first Cell::kFromGx gates
+  // (gx gate Cell::kGxFirst on), 0 for the others and for rows that do not take the step.
+  template <class Cell>
+  static RECUR_KERNEL_INLINE void start(const StepArgs& a, int64_t b, int64_t p, vf* acc) {
+    constexpr int S = sub_blocks(Cell::G);
+    const float* gx = a.gx[b];
+    for (int g = 0; g < Cell::G; ++g) {
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        acc[g * S + s] = gx && g < Cell::kFromGx && u.n > 0
+                             ? load_n(gx + (Cell::kGxFirst + g) * a.shape.H + u.u0, u.n)
+                             : vf(0.0f);
+      }
+    }
+  }
+  // Fused projection: x · W^T is in the sums; the bias goes in before the recurrent product.
+  template <class Cell>
+  static RECUR_KERNEL_INLINE void add_bias(const StepArgs& a, int64_t p, vf* acc) {
+    constexpr int S = sub_blocks(Cell::G);
+    for (int g = 0; g < Cell::G; ++g) {
+      for (int s = 0; s < S; ++s) {
+        const Units u = units(a, p, S, s);
+        if (u.n > 0) acc[g * S + s] += load_n(a.bias + g * a.shape.H + u.u0, u.n);
+      }
+    }
+  }
+
   struct Lstm {
-    static constexpr int G = 4;
+    static constexpr int G = 4, kFromGx = 4, kGxFirst = 0;
+    static constexpr bool kFusable = true;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
-      const int64_t H = a.shape.H;
       const Units u = units(a, p, 1, 0);
       if (u.n <= 0) return;
-      const float* gx = a.gx[b];
-      if (!gx) return keep(a, b, u);
-      gx += u.u0;
-      const vf i = sigmoid(acc[0] + load_n(gx, u.n));
-      const vf f = sigmoid(acc[1] + load_n(gx + H, u.n));
-      const vf g = tanh(acc[2] + load_n(gx + 2 * H, u.n));
-      const vf o = sigmoid(acc[3] + load_n(gx + 3 * H, u.n));
+      if (!a.gx[b]) return keep(a, b, u);
+      const vf i = sigmoid(acc[0]);
+      const vf f = sigmoid(acc[1]);
+      const vf g = tanh(acc[2]);
+      const vf o = sigmoid(acc[3]);
       float* c = a.c + b * a.ldc + u.u0;
       const vf c_new = xsimd::fma(f, load_n(c, u.n), i * g);
       store_n(c, c_new, u.n);
@@ -259,8 +328,10 @@ struct Recurrent {
     }
   };
 
+  // z, r start from gx; n starts from 0: n = tanh(gx_n + r (R_n h + Rb_n)).
   struct GruLbr {
-    static constexpr int G = 3, S = 2;
+    static constexpr int G = 3, S = 2, kFromGx = 2, kGxFirst = 0;
+    static constexpr bool kFusable = false;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       const int64_t H = a.shape.H;
       for (int s = 0; s < S; ++s) {
@@ -271,11 +342,10 @@ struct Recurrent {
           keep(a, b, u);
           continue;
         }
-        gx += u.u0;
-        const vf z = sigmoid(acc[0 * S + s] + load_n(gx, u.n));
-        const vf r = sigmoid(acc[1 * S + s] + load_n(gx + H, u.n));
+        const vf z = sigmoid(acc[0 * S + s]);
+        const vf r = sigmoid(acc[1 * S + s]);
         const vf rec_n = acc[2 * S + s] + load_n(a.bias_n + u.u0, u.n);
-        const vf n = tanh(xsimd::fma(r, rec_n, load_n(gx + 2 * H, u.n)));
+        const vf n = tanh(xsimd::fma(r, rec_n, load_n(gx + 2 * H + u.u0, u.n)));
         const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
         store_n(a.h_next + b * a.ldh_next + u.u0, xsimd::fma(z, hp, (vf(1.0f) - z) * n), u.n);
       }
@@ -283,16 +353,15 @@ struct Recurrent {
   };
 
   struct GruZr {
-    static constexpr int G = 2, S = 2;
+    static constexpr int G = 2, S = 2, kFromGx = 2, kGxFirst = 0;
+    static constexpr bool kFusable = false;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
-      const int64_t H = a.shape.H;
-      const float* gx = a.gx[b];
-      if (!gx) return;  // gru_n keeps the state of this row
+      if (!a.gx[b]) return;  // gru_n keeps the state of this row
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
         if (u.n <= 0) return;
-        const vf z = sigmoid(acc[0 * S + s] + load_n(gx + u.u0, u.n));
-        const vf r = sigmoid(acc[1 * S + s] + load_n(gx + H + u.u0, u.n));
+        const vf z = sigmoid(acc[0 * S + s]);
+        const vf r = sigmoid(acc[1 * S + s]);
         const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
         store_n(a.z + b * a.ldz + u.u0, z, u.n);
         store_n(a.rh + b * a.ldz + u.u0, r * hp, u.n);
@@ -300,19 +369,19 @@ struct Recurrent {
     }
   };
 
+  // The n gate of the two-phase gru: starts from gx_n (gx gate 2).
   struct GruN {
-    static constexpr int G = 1, S = 4;
+    static constexpr int G = 1, S = 4, kFromGx = 1, kGxFirst = 2;
+    static constexpr bool kFusable = false;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
-      const int64_t H = a.shape.H;
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
         if (u.n <= 0) return;
-        const float* gx = a.gx[b];
-        if (!gx) {
+        if (!a.gx[b]) {
           keep(a, b, u);
           continue;
         }
-        const vf n = tanh(acc[s] + load_n(gx + 2 * H + u.u0, u.n));
+        const vf n = tanh(acc[s]);
         const vf z = load_n(a.z + b * a.ldz + u.u0, u.n);
         const vf hp = load_n(a.h_prev + b * a.ldh_prev + u.u0, u.n);
         store_n(a.h_next + b * a.ldh_next + u.u0, xsimd::fma(z, hp, (vf(1.0f) - z) * n), u.n);
@@ -321,31 +390,44 @@ struct Recurrent {
   };
 
   struct Rnn {
-    static constexpr int G = 1, S = 4;
+    static constexpr int G = 1, S = 4, kFromGx = 1, kGxFirst = 0;
+    static constexpr bool kFusable = true;
     static RECUR_KERNEL_INLINE void epilogue(const StepArgs& a, int64_t b, int64_t p, const vf* acc) {
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
         if (u.n <= 0) return;
-        const float* gx = a.gx[b];
-        if (!gx) {
+        if (!a.gx[b]) {
           keep(a, b, u);
           continue;
         }
-        const vf x = acc[s] + load_n(gx + u.u0, u.n);
-        store_n(a.h_next + b * a.ldh_next + u.u0, a.relu ? xsimd::max(x, vf(0.0f)) : tanh(x), u.n);
+        store_n(a.h_next + b * a.ldh_next + u.u0, a.relu ? xsimd::max(acc[s], vf(0.0f)) : tanh(acc[s]), u.n);
       }
     }
   };
 
   // ---- fused step: panels outer (each stays hot across row blocks), rows in blocks of MR ------
+  // MR rows [b0, b0 + MR) of NP panels from p, all of k in registers.
   template <class Cell, int MR, int NP>
   static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
+    vf acc[MR][NP * NV];
+    if (Cell::kFusable && a.W) {
+      const int64_t pfw = a.w_shape.panel_floats();
+      const float* x[MR];
+      for (int r = 0; r < MR; ++r) x[r] = a.x[b0 + r];
+      zero(acc);
+      accumulate<MR, NP, NV>(0, a.w_shape.K, a.W + p * pfw, pfw, x, acc);
+      for (int r = 0; r < MR; ++r) {
+        for (int q = 0; q < NP; ++q) add_bias<Cell>(a, p + q, acc[r] + q * NV);
+      }
+    } else {
+      for (int r = 0; r < MR; ++r) {
+        for (int q = 0; q < NP; ++q) start<Cell>(a, b0 + r, p + q, acc[r] + q * NV);
+      }
+    }
     const int64_t pf = a.shape.panel_floats();
     const float* h[MR];
     for (int r = 0; r < MR; ++r) h[r] = a.h + (b0 + r) * a.ldh;
-    vf acc[MR][NP * NV];
-    zero(acc);
     accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
     for (int r = 0; r < MR; ++r) {
       for (int q = 0; q < NP; ++q) Cell::epilogue(a, b0 + r, p + q, acc[r] + q * NV);
@@ -358,6 +440,28 @@ struct Recurrent {
       if (rows == MR) return step_block<Cell, MR, 1>(a, p, b0);
       step_tail<Cell, MR - 1>(a, p, b0, rows);
     }
+  }
+
+  // Every row of panel p in chunks of k (the cache-blocked path for many rows).
+  template <class Cell, int MR>
+  static void step_panel_blocked(const StepArgs& a, int64_t p) {
+    constexpr int NV = Cell::G * sub_blocks(Cell::G);
+    const bool fused = Cell::kFusable && a.W;
+    Segment segs[2];
+    int n = 0;
+    if (fused) segs[n++] = {a.W + p * a.w_shape.panel_floats(), a.w_shape.K, RowsIn{nullptr, 0, a.x}};
+    segs[n++] = {a.R + p * a.shape.panel_floats(), a.shape.K, RowsIn{a.h, a.ldh, nullptr}};
+    panel_rows_blocked<MR, NV>(
+        a.B, segs, n,
+        [&](int64_t b, vf* acc) RECUR_KERNEL_LAMBDA {
+          if (fused) {
+            for (int j = 0; j < NV; ++j) acc[j] = vf(0.0f);
+          } else {
+            start<Cell>(a, b, p, acc);
+          }
+        },
+        [&](vf* acc) RECUR_KERNEL_LAMBDA { add_bias<Cell>(a, p, acc); },
+        [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
   }
 
   template <class Cell>
@@ -377,12 +481,12 @@ struct Recurrent {
       }
       return;
     }
-    const bool blocked = a.B > MR && a.shape.K > kBlockAboveChunks * chunk_k<NV>();
+    const int64_t K = a.shape.K + (Cell::kFusable && a.W ? a.w_shape.K : 0);
+    const bool blocked = a.B > MR && K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       if (blocked) {
-        panel_rows_blocked<MR, NV>(a.B, a.shape.K, a.R + p * a.shape.panel_floats(), RowsIn{a.h, a.ldh, nullptr},
-                                   [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
+        step_panel_blocked<Cell, MR>(a, p);
         continue;
       }
       int64_t b = 0;
@@ -441,8 +545,14 @@ struct Recurrent {
     const bool blocked = M > MR && sh.K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t p = p0; p < p1; ++p) {
       if (blocked) {
-        panel_rows_blocked<MR, NV>(M, sh.K, panels + p * sh.panel_floats(), A,
-                                   [&](int64_t m, const vf* acc) RECUR_KERNEL_LAMBDA { gates_store<G>(sh, bias, C + m * ldc, p, acc); });
+        const Segment seg{panels + p * sh.panel_floats(), sh.K, A};
+        panel_rows_blocked<MR, NV>(
+            M, &seg, 1,
+            [](int64_t, vf* acc) RECUR_KERNEL_LAMBDA {
+              for (int j = 0; j < NV; ++j) acc[j] = vf(0.0f);
+            },
+            [](vf*) {},
+            [&](int64_t m, const vf* acc) RECUR_KERNEL_LAMBDA { gates_store<G>(sh, bias, C + m * ldc, p, acc); });
         continue;
       }
       int64_t m = 0;

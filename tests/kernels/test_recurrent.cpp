@@ -300,6 +300,78 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocke
   }
 }
 
+// The fused step (x · W + bias on the step's own accumulators) against the two-pass route
+// (gates GEMM into gx, then the step from gx): the same bits, for lstm and rnn, one row (two
+// panels at a time), a few rows, and many rows with long k (the cache-blocked path, where the
+// bias goes in between the chunks of x and those of h). Row 3 does not take the step: its
+// input pointer reads zeros, and its state is kept.
+TEST_CASE("kernels: fused input projection equals gates GEMM + step bit for bit") {
+  std::mt19937 rng(29);
+  struct Shape {
+    int64_t I, H, B;
+  };
+  const Shape shapes[] = {{5, 17, 1}, {37, 64, 1}, {9, 34, 7}, {300, 401, 13}, {192, 401, 13}, {1600, 40, 20}};
+  for (const IsaCase& isa : isas()) {
+    if (!isa.available) continue;
+    for (bool lstm : {true, false}) {
+      for (const Shape& sh : shapes) {
+        const int64_t I = sh.I, H = sh.H, B = sh.B, G = lstm ? 4 : 1;
+        CAPTURE(isa.name); CAPTURE(lstm); CAPTURE(I); CAPTURE(H); CAPTURE(B);
+        const auto W = random_vec(rng, G * H * I, 1.0f / std::sqrt(float(I)));
+        const auto R = random_vec(rng, G * H * H, 1.0f / std::sqrt(float(H)));
+        const auto bias = random_vec(rng, G * H, 0.5f);
+        const auto x = random_vec(rng, B * I, 1.0f);
+        const auto h = random_vec(rng, B * H, 1.0f);
+        const auto c0 = random_vec(rng, B * H, 1.0f);
+        const std::vector<float> zeros(static_cast<size_t>(I), 0.0f);
+        const AlignedFloats Wp = pack(*isa.k, G, H, I, W.data());
+        const AlignedFloats Rp = pack(*isa.k, G, H, H, R.data());
+        std::vector<const float*> x_rows, gx_rows;
+        std::vector<float> gx(static_cast<size_t>(B * G * H), 0.0f);
+        isa.k->gates(isa.k->shape(G, H, I), Wp.data(), B, {x.data(), I, nullptr}, bias.data(), gx.data(), G * H, 0,
+                     isa.k->shape(G, H, I).panels());
+        for (int64_t r = 0; r < B; ++r) {
+          const bool active = r != 3;
+          x_rows.push_back(active ? x.data() + r * I : zeros.data());
+          gx_rows.push_back(active ? gx.data() + r * G * H : nullptr);
+        }
+        StepArgs a;
+        a.shape = isa.k->shape(G, H, H); a.R = Rp.data(); a.B = B; a.gx = gx_rows.data();
+        a.h = a.h_prev = h.data(); a.ldh = a.ldh_prev = a.ldh_next = a.ldc = H;
+        const StepFn fn = lstm ? isa.k->lstm : isa.k->rnn;
+        std::vector<float> c_two = c0, h_two(static_cast<size_t>(B * H), -7.0f);
+        a.c = c_two.data(); a.h_next = h_two.data();
+        run_halves(fn, a);
+        // Fused: gx only marks the rows that take the step.
+        std::vector<const float*> marks(static_cast<size_t>(B));
+        for (int64_t r = 0; r < B; ++r) marks[static_cast<size_t>(r)] = r == 3 ? nullptr : x_rows[static_cast<size_t>(r)];
+        std::vector<float> c_one = c0, h_one(static_cast<size_t>(B * H), -7.0f);
+        a.c = c_one.data(); a.h_next = h_one.data(); a.gx = marks.data();
+        a.W = Wp.data(); a.w_shape = isa.k->shape(G, H, I); a.x = x_rows.data(); a.bias = bias.data();
+        run_halves(fn, a);
+        CHECK(std::memcmp(h_one.data(), h_two.data(), h_one.size() * sizeof(float)) == 0);
+        if (lstm) CHECK(std::memcmp(c_one.data(), c_two.data(), c_one.size() * sizeof(float)) == 0);
+        // And the values are right: the reference GEMM for x · W + bias and h · R, then the cell.
+        const auto pre = ref_product(x, B, I, W, G * H, bias.data());
+        const auto rec = ref_product(h, B, H, R, G * H, nullptr);
+        std::vector<float> c_want = c0, h_want = h;
+        for (int64_t r = 0; r < B; ++r) {
+          if (r == 3) continue;
+          if (lstm) {
+            LstmCellParams p;
+            p.f = {ActKind::sigmoid}; p.g = {ActKind::tanh}; p.h = {ActKind::tanh}; p.H = H;
+            lstm_cell_f32_ref(p, H, pre.data() + r * G * H, rec.data() + r * G * H, c_want.data() + r * H, h_want.data() + r * H);
+          } else {
+            rnn_cell_f32_ref(RnnCellParams{{ActKind::tanh}, 0.0f}, H, pre.data() + r * H, rec.data() + r * H, h_want.data() + r * H);
+          }
+        }
+        check_close(h_one, h_want, std::string(isa.name) + " fused h");
+        if (lstm) check_close(c_one, c_want, std::string(isa.name) + " fused c");
+      }
+    }
+  }
+}
+
 TEST_CASE("kernels: gate panels packed from row chunks in any order match the documented layout") {
   // out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past unit H (kernels/recurrent.hpp).
   std::mt19937 rng(11);

@@ -63,56 +63,62 @@ TEST_CASE("batch_first input gives the transposed result of time-major input") {
   }
 }
 
+// B = 20: lstm and rnn compute x · W inside each step of the batch, but project first when run
+// alone (one row); the bits must not differ.
 TEST_CASE("lengths: each sequence behaves as if run alone for its own length") {
-  const int64_t T = 6, B = 4;
-  const std::vector<int32_t> len = {6, 3, 0, 1};
-  for (CellType cell : {CellType::rnn, CellType::lstm, CellType::gru}) {
-    for (Direction dir : {Direction::forward, Direction::reverse, Direction::bidirectional}) {
-      CAPTURE(cell_name(cell));
-      CAPTURE(direction_name(dir));
-      const Model m = make_model(opts(cell, dir, 2));
-      const int64_t I = m.input_size(), O = m.output_size();
-      const std::vector<float> x = random_values(static_cast<size_t>(T * B * I), 5);
-      const RunOutput probe = run_ok(m, RunInput{x.data(), 1, B});
-      const int64_t rows = probe.h_shape[0], hw = probe.h_shape[2];
-      const int64_t cw = probe.c_shape.empty() ? 0 : probe.c_shape[2];
-      const std::vector<float> h0 = random_values(probe.h_n.size(), 6, 0.5f);
-      const std::vector<float> c0 = random_values(probe.c_n.size(), 7, 0.5f);
-      RunInput in{x.data(), T, B};
-      in.lengths = len.data();
-      in.h0 = h0.data();
-      in.c0 = c0.empty() ? nullptr : c0.data();
-      const RunOutput r = run_ok(m, in);
+  for (int64_t B : {4, 20}) {
+    const int64_t T = 6;
+    std::vector<int32_t> len = {6, 3, 0, 1};
+    while (static_cast<int64_t>(len.size()) < B) len.push_back(static_cast<int32_t>(len.size() % 7));
+    for (CellType cell : {CellType::rnn, CellType::lstm, CellType::gru}) {
+      for (Direction dir : {Direction::forward, Direction::reverse, Direction::bidirectional}) {
+        CAPTURE(B);
+        CAPTURE(cell_name(cell));
+        CAPTURE(direction_name(dir));
+        const Model m = make_model(opts(cell, dir, 2));
+        const int64_t I = m.input_size(), O = m.output_size();
+        const std::vector<float> x = random_values(static_cast<size_t>(T * B * I), 5);
+        const RunOutput probe = run_ok(m, RunInput{x.data(), 1, B});
+        const int64_t rows = probe.h_shape[0], hw = probe.h_shape[2];
+        const int64_t cw = probe.c_shape.empty() ? 0 : probe.c_shape[2];
+        const std::vector<float> h0 = random_values(probe.h_n.size(), 6, 0.5f);
+        const std::vector<float> c0 = random_values(probe.c_n.size(), 7, 0.5f);
+        RunInput in{x.data(), T, B};
+        in.lengths = len.data();
+        in.h0 = h0.data();
+        in.c0 = c0.empty() ? nullptr : c0.data();
+        const RunOutput r = run_ok(m, in);
 
-      for (int64_t b = 0; b < B; ++b) {
-        CAPTURE(b);
-        const int64_t L = len[static_cast<size_t>(b)];
-        const std::vector<float> hb = state_of(h0, rows, B, hw, b);
-        const std::vector<float> cb = state_of(c0, rows, B, cw, b);
-        if (L == 0) {
-          // No step taken: the final state is the initial one, every output is zero.
-          CHECK(state_of(r.h_n, rows, B, hw, b) == hb);
-          CHECK(state_of(r.c_n, rows, B, cw, b) == cb);
-        } else {
-          std::vector<float> xb;  // (L, 1, I)
-          for (int64_t t = 0; t < L; ++t) {
-            const float* p = x.data() + (t * B + b) * I;
-            xb.insert(xb.end(), p, p + I);
+        for (int64_t b = 0; b < B; ++b) {
+          CAPTURE(b);
+          const int64_t L = len[static_cast<size_t>(b)];
+          const std::vector<float> hb = state_of(h0, rows, B, hw, b);
+          const std::vector<float> cb = state_of(c0, rows, B, cw, b);
+          if (L == 0) {
+            // No step taken: the final state is the initial one, every output is zero.
+            CHECK(state_of(r.h_n, rows, B, hw, b) == hb);
+            CHECK(state_of(r.c_n, rows, B, cw, b) == cb);
+          } else {
+            std::vector<float> xb;  // (L, 1, I)
+            for (int64_t t = 0; t < L; ++t) {
+              const float* p = x.data() + (t * B + b) * I;
+              xb.insert(xb.end(), p, p + I);
+            }
+            RunInput one{xb.data(), L, 1};
+            one.h0 = hb.data();
+            one.c0 = cb.empty() ? nullptr : cb.data();
+            const RunOutput s = run_ok(m, one);
+            require_same_bits(state_of(r.h_n, rows, B, hw, b), s.h_n);
+            require_same_bits(state_of(r.c_n, rows, B, cw, b), s.c_n);
+            for (int64_t t = 0; t < L; ++t) {
+              const std::vector<float> got(r.y.begin() + (t * B + b) * O, r.y.begin() + (t * B + b + 1) * O);
+              const std::vector<float> want(s.y.begin() + t * O, s.y.begin() + (t + 1) * O);
+              require_same_bits(got, want);
+            }
           }
-          RunInput one{xb.data(), L, 1};
-          one.h0 = hb.data();
-          one.c0 = cb.empty() ? nullptr : cb.data();
-          const RunOutput s = run_ok(m, one);
-          require_same_bits(state_of(r.h_n, rows, B, hw, b), s.h_n);
-          require_same_bits(state_of(r.c_n, rows, B, cw, b), s.c_n);
-          for (int64_t t = 0; t < L; ++t) {
-            const std::vector<float> got(r.y.begin() + (t * B + b) * O, r.y.begin() + (t * B + b + 1) * O);
-            const std::vector<float> want(s.y.begin() + t * O, s.y.begin() + (t + 1) * O);
-            require_same_bits(got, want);
+          for (int64_t t = L; t < T; ++t) {
+            for (int64_t k = 0; k < O; ++k) CHECK(r.y[static_cast<size_t>((t * B + b) * O + k)] == 0.0f);
           }
-        }
-        for (int64_t t = L; t < T; ++t) {
-          for (int64_t k = 0; k < O; ++k) CHECK(r.y[static_cast<size_t>((t * B + b) * O + k)] == 0.0f);
         }
       }
     }

@@ -52,14 +52,14 @@ TEST_CASE("threads 1 and 2 and 0 give identical results") {
   require_same_bits(s1.c, s2.c);
 }
 
-// run() projects the inputs a chunk of steps at a time (about 64 rows); at B = 16 two threads
-// split the units of each step (each projecting for its own), at B = 40 they split the rows
-// (each running the whole sequence for 20 rows). T = 45 is many chunks either way, and the
-// rows' lengths end inside and between them.
+// run() projects the inputs a chunk of steps at a time (about 64 rows), or, for lstm and rnn
+// with 16+ rows per thread, inside each step. At B = 8 and 16 two threads split the units of
+// each step (each projecting for its own), at B = 40 they split the rows (each running the whole
+// sequence for 20 rows). T = 45 is many chunks, and the rows' lengths end inside and between them.
 TEST_CASE("threads 1 and 2 give identical results over several input-projection chunks") {
   const std::vector<int32_t> pattern = {45, 1, 12, 0, 13, 44, 24, 25, 36, 45, 37, 11, 3, 45, 30, 9};
   const int64_t T = 45;
-  for (int64_t B : {16, 40}) {
+  for (int64_t B : {8, 16, 40}) {
     std::vector<int32_t> len(static_cast<size_t>(B));
     for (size_t b = 0; b < len.size(); ++b) len[b] = pattern[(b * 7) % pattern.size()];
     const std::vector<float> x = random_values(static_cast<size_t>(T * B * 9), 6);
