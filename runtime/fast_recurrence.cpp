@@ -36,8 +36,13 @@ constexpr int64_t kChunkRows = 64;     // input-projection rows per chunk of ste
 // any count gives the same bits.
 constexpr int64_t kMinStepFmasPerThread = 64 << 10;     // recurrent multiply-adds per step
 constexpr int64_t kMinGemmFmasPerThread = 1 << 21;     // input-projection multiply-adds
-// With at least this many rows per thread, threads split the rows rather than the units.
+// With at least this many rows per thread, threads split the rows rather than the units, if the
+// weights are small enough for every thread to stream all of them from the shared cache each
+// step (beyond, splitting the units halves that traffic). A/B at B=64, 2 threads, Zen 4: rows
+// faster at (8,64) (1.5x), (256,256) (5%), equal at (512,512) (8 MiB); units 4-7% faster at
+// (240,1024), (1024,1024), (1536,1536).
 constexpr int64_t kMinRowsPerThread = 16;
+constexpr int64_t kRowSplitMaxWeightBytes = 8 << 20;
 // With at least this many rows in a step (lstm, rnn), the step computes x · W itself, unless
 // both halves run well apart: H <= kFuseAboveH (the step's panels short enough to stream whole
 // per row block) and I >= kFuseBelowI (a GEMM of its own pays). Measured on Zen 4 at B = 16/64:
@@ -214,13 +219,16 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   const bool two_phase = gru_two_phase(l);
 
   // Threads. At small B they split the units of a step (each keeps its slice of the weights in
-  // its own cache; a barrier per step). With many rows and one direction they split the rows
-  // instead: each thread runs the whole sequence for its rows over all the weights, with no
-  // barrier and no state shared between the threads. Never more threads per direction than it
+  // its own cache; a barrier per step). With many rows, one direction and weights of at most
+  // kRowSplitMaxWeightBytes they split the rows instead: each thread runs the whole sequence for
+  // its rows over all the weights, with no barrier and no state shared between the threads.
+  // Never more threads per direction than it
   // has panels, or than the work per step pays for.
   const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
   const int per_dir = threads_for(threads, l.gate_width() * H * B, kMinStepFmasPerThread);
-  const bool by_rows = dirs == 1 && per_dir >= 2 && B >= 2 * kMinRowsPerThread;
+  const int64_t weight_bytes = l.gate_width() * (l.I + H) * static_cast<int64_t>(sizeof(float));
+  const bool by_rows = dirs == 1 && per_dir >= 2 && B >= 2 * kMinRowsPerThread &&
+                       weight_bytes <= kRowSplitMaxWeightBytes;
   const int team = by_rows ? static_cast<int>(std::min<int64_t>(per_dir, B / kMinRowsPerThread))
                            : static_cast<int>(std::min<int64_t>(
                                  {static_cast<int64_t>(threads), dirs * static_cast<int64_t>(per_dir), dirs * most}));
