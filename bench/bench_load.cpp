@@ -32,9 +32,12 @@ const std::string& model_path() {
 bool read_once(std::vector<char>& buf) {
   std::FILE* f = std::fopen(model_path().c_str(), "rb");
   if (!f) return false;
-  std::fseek(f, 0, SEEK_END);
-  buf.resize(size_t(std::ftell(f)));
-  std::fseek(f, 0, SEEK_SET);
+  const long size = std::fseek(f, 0, SEEK_END) == 0 ? std::ftell(f) : -1;
+  if (size < 0 || std::fseek(f, 0, SEEK_SET) != 0) {
+    std::fclose(f);
+    return false;
+  }
+  buf.resize(size_t(size));
   const size_t n = std::fread(buf.data(), 1, buf.size(), f);
   std::fclose(f);
   benchmark::DoNotOptimize(n);

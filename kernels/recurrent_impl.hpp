@@ -285,12 +285,18 @@ struct Recurrent {
     copy_n(a.h_next + b * a.ldh_next + u.u0, a.h_prev + b * a.ldh_prev + u.u0, u.n);
   }
 
-  // The sums a row's recurrent product starts from: its gx for the first Cell::kFromGx gates
-  // (gx gate Cell::kGxFirst on), 0 for the others and for rows that do not take the step.
+  // Whether this step computes x · W itself (StepArgs::W; lstm and rnn only).
+  template <class Cell>
+  static RECUR_KERNEL_INLINE bool fuses(const StepArgs& a) {
+    return Cell::kFusable && a.W != nullptr;
+  }
+  // The sums a row starts from: its gx for the first Cell::kFromGx gates (gx gate
+  // Cell::kGxFirst on); 0 for the others, for rows that do not take the step, and when the step
+  // computes x · W itself (those products come first).
   template <class Cell>
   static RECUR_KERNEL_INLINE void start(const StepArgs& a, int64_t b, int64_t p, vf* acc) {
     constexpr int S = sub_blocks(Cell::G);
-    const float* gx = a.gx[b];
+    const float* gx = fuses<Cell>(a) ? nullptr : a.gx[b];
     for (int g = 0; g < Cell::G; ++g) {
       for (int s = 0; s < S; ++s) {
         const Units u = units(a, p, S, s);
@@ -413,18 +419,16 @@ struct Recurrent {
   static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     vf acc[MR][NP * NV];
-    if (Cell::kFusable && a.W) {
+    for (int r = 0; r < MR; ++r) {
+      for (int q = 0; q < NP; ++q) start<Cell>(a, b0 + r, p + q, acc[r] + q * NV);
+    }
+    if (fuses<Cell>(a)) {
       const int64_t pfw = a.w_shape.panel_floats();
       const float* x[MR];
       for (int r = 0; r < MR; ++r) x[r] = a.x[b0 + r];
-      zero(acc);
       accumulate<MR, NP, NV>(0, a.w_shape.K, a.W + p * pfw, pfw, x, acc);
       for (int r = 0; r < MR; ++r) {
         for (int q = 0; q < NP; ++q) add_bias<Cell>(a, p + q, acc[r] + q * NV);
-      }
-    } else {
-      for (int r = 0; r < MR; ++r) {
-        for (int q = 0; q < NP; ++q) start<Cell>(a, b0 + r, p + q, acc[r] + q * NV);
       }
     }
     const int64_t pf = a.shape.panel_floats();
@@ -448,20 +452,13 @@ struct Recurrent {
   template <class Cell, int MR>
   static void step_panel_blocked(const StepArgs& a, int64_t p) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
-    const bool fused = Cell::kFusable && a.W;
     Segment segs[2];
     int n = 0;
-    if (fused) segs[n++] = {a.W + p * a.w_shape.panel_floats(), a.w_shape.K, RowsIn{nullptr, 0, a.x}};
+    if (fuses<Cell>(a)) segs[n++] = {a.W + p * a.w_shape.panel_floats(), a.w_shape.K, RowsIn{nullptr, 0, a.x}};
     segs[n++] = {a.R + p * a.shape.panel_floats(), a.shape.K, RowsIn{a.h, a.ldh, nullptr}};
     panel_rows_blocked<MR, NV>(
         a.B, segs, n,
-        [&](int64_t b, vf* acc) RECUR_KERNEL_LAMBDA {
-          if (fused) {
-            for (int j = 0; j < NV; ++j) acc[j] = vf(0.0f);
-          } else {
-            start<Cell>(a, b, p, acc);
-          }
-        },
+        [&](int64_t b, vf* acc) RECUR_KERNEL_LAMBDA { start<Cell>(a, b, p, acc); },
         [&](vf* acc) RECUR_KERNEL_LAMBDA { add_bias<Cell>(a, p, acc); },
         [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
   }
@@ -483,7 +480,7 @@ struct Recurrent {
       }
       return;
     }
-    const int64_t K = a.shape.K + (Cell::kFusable && a.W ? a.w_shape.K : 0);
+    const int64_t K = a.shape.K + (fuses<Cell>(a) ? a.w_shape.K : 0);
     const bool blocked = a.B > MR && K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;

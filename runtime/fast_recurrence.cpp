@@ -2,10 +2,11 @@
 // parallel region: each thread owns a fixed range of gate panels (so its slice of R stays in its
 // own L2 for the whole sequence), runs the fused step on it, writes its units of the output, and
 // waits once per step on a spin barrier (h is double-buffered, so one barrier suffices); or, with
-// many rows, each thread runs the whole sequence for its own rows, with no barrier at all. The
-// input projection (x · W + folded biases) is hoisted out of the step but done a chunk of steps
-// at a time (about kChunkRows rows), just before those steps: its output is still in cache when
-// the steps read it, and the scratch is a chunk, not T*B rows.
+// many rows and small weights, each thread runs the whole sequence for its own rows, with no
+// barrier at all. The input projection (x · W + folded biases) is hoisted out of the step but
+// done a chunk of steps at a time (about kChunkRows rows), just before those steps: its output
+// is still in cache when the steps read it, and the scratch is a chunk, not T*B rows. With many
+// rows (lstm, rnn) each step computes it itself instead, on its own accumulators.
 // Bidirectional layers give each direction half the threads. threads == 1: no region at all.
 // Every value is computed by the same arithmetic whatever the thread count or batch (each unit's
 // sums run in k order inside one panel), so step() equals run() bit for bit.
@@ -222,8 +223,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   // its own cache; a barrier per step). With many rows, one direction and weights of at most
   // kRowSplitMaxWeightBytes they split the rows instead: each thread runs the whole sequence for
   // its rows over all the weights, with no barrier and no state shared between the threads.
-  // Never more threads per direction than it
-  // has panels, or than the work per step pays for.
+  // Never more threads per direction than it has panels, or than the work per step pays for.
   const int64_t most = std::max(rs.panels(), two_phase ? ns.panels() : int64_t{1});
   const int per_dir = threads_for(threads, l.gate_width() * H * B, kMinStepFmasPerThread);
   const int64_t weight_bytes = l.gate_width() * (l.I + H) * static_cast<int64_t>(sizeof(float));
@@ -311,8 +311,9 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   // Direction d's time loop over the rows of group g, for member i of a team of `size` threads
   // splitting its units. Each member projects the chunk for its own units: W's panels hold the
   // units of R's panels, panel for panel (k.shape gives G=3 and G=2 the same sub-blocks, so
-  // this holds for gru's two-phase z, r panels too), so that is W panels [p0, p1). The gru n phase, whose units differ, reads the others' only after
-  // the barrier between its two phases. A team of one projects on up to project_threads threads.
+  // this holds for gru's two-phase z, r panels too), so that is W panels [p0, p1). The gru n
+  // phase, whose units differ, reads the others' only after the barrier between its two phases.
+  // A team of one projects on up to project_threads threads.
   const auto loop = [&](int d, int g, int i, int size, SpinBarrier& barrier, int project_threads) {
     int64_t b0, b1;
     group_rows(g, b0, b1);
