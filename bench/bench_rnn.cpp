@@ -27,8 +27,10 @@ ModelSpec make_spec(const Problem& p) {
   return one_layer_spec(p.cell, p.I, p.H, 1.0f / std::sqrt(float(p.H)));
 }
 
-void bench_recur(benchmark::State& state, Problem p) {
-  Result<Model> m = Model::from_spec(make_spec(p));
+void bench_recur(benchmark::State& state, Problem p, WeightFormat recurrent_weights) {
+  LoadOptions load;
+  load.recurrent_weights = recurrent_weights;
+  Result<Model> m = Model::from_spec(make_spec(p), load);
   if (!m.ok()) {
     state.SkipWithError(m.status().to_string().c_str());
     return;
@@ -150,9 +152,16 @@ void register_rnn(const std::vector<Problem>& problems) {
     benchmark::RegisterBenchmark(p.name("onednn").c_str(), bench_onednn, p)
         ->MeasureProcessCPUTime()->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(p.name("recur").c_str(), bench_recur, p)
+    benchmark::RegisterBenchmark(p.name("recur").c_str(), bench_recur, p, WeightFormat::f32)
         ->MeasureProcessCPUTime()->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
+    // bf16 recurrent weights: for the small batches whose steps stream R (not compared with
+    // oneDNN's f32 in the report's ratio columns: different arithmetic).
+    if (p.B <= 4) {
+      benchmark::RegisterBenchmark(p.name("recur_bf16").c_str(), bench_recur, p, WeightFormat::bf16)
+          ->MeasureProcessCPUTime()->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
 }
 

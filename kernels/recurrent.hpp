@@ -18,17 +18,31 @@ namespace recur::kernels {
 //   panel p (units [p*pu, p*pu + pu)) = K rows of G*S vectors: out[p][k][g][s][v]
 //                                     = W[g*H + p*pu + s*V + v][k], zero past unit H.
 // One streaming pass over a panel yields every gate of its units, so the cell update is fused.
+//
+// bf16 panels (recurrent matrices loaded with WeightFormat::bf16): the same lanes, two k per
+// 32-bit word: word [p][k/2][g][s][v] holds W[..][k] rounded to bfloat16 (nearest even) in its
+// low half and W[..][k+1] in its high half (0 past K). The kernels widen each half to the fp32
+// value it stands for and take the products in the same k order, so a bf16 panel gives the bits
+// of an fp32 panel of the rounded weights. Half the bytes per step: what B = 1 is bound by.
 struct PanelShape {
   int64_t G = 0;       // gate blocks in the matrix
   int64_t H = 0;       // units per gate block
   int64_t K = 0;       // columns (reduction length)
   int64_t V = 0;       // floats per vector
   int64_t S = 0;       // vectors per gate per panel
+  bool bf16 = false;   // two bfloat16 weights per 32-bit word (above)
   int64_t units() const { return S * V; }                    // units per panel
   int64_t panels() const { return (H + units() - 1) / units(); }
-  int64_t panel_floats() const { return K * G * S * V; }
+  int64_t k_rows() const { return bf16 ? (K + 1) / 2 : K; }  // rows of G*S vectors per panel
+  // 32-bit words (floats, or pairs of bf16) per panel and in all.
+  int64_t panel_floats() const { return k_rows() * G * S * V; }
   int64_t floats() const { return panels() * panel_floats(); }
 };
+
+// The bfloat16 nearest to x (ties to even); NaN stays NaN, beyond the largest bf16 gives inf.
+uint16_t to_bf16(float x) noexcept;
+// The fp32 value a bfloat16 stands for (exact).
+float from_bf16(uint16_t b) noexcept;
 
 // 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
 class AlignedFloats {
@@ -48,10 +62,11 @@ class AlignedFloats {
   int64_t n_ = 0;
 };
 
-// Packs W (G*H, K) row-major into shape.floats() floats (layout above).
+// Packs W (G*H, K) row-major into shape.floats() words (layout above; bf16 if shape.bf16).
 void pack_panels_f32(const PanelShape& shape, const float* W, float* out);
-// The same in pieces, for a loader that streams W from a file: zero the lanes past unit H once,
-// then pack any rows [row0, row0 + n) of W (given row-major, K floats each) in any order.
+// The same in pieces, for a loader that streams W from a file: zero the padding (lanes past
+// unit H, the k past K of a bf16 panel) once, then pack any rows [row0, row0 + n) of W (given
+// row-major, K floats each) in any order.
 void zero_panel_padding(const PanelShape& shape, float* out);
 void pack_panel_rows(const PanelShape& shape, int64_t row0, int64_t n, const float* rows, float* out);
 
@@ -83,8 +98,8 @@ using GatesGemmFn = void (*)(const PanelShape& shape, const float* panels, int64
 // then the recurrent product. That is the arithmetic of the gates GEMM (whose stored sum is the
 // same fp32 value) followed by a step, so both routes give the same bits.
 struct StepArgs {
-  PanelShape shape;              // of R (G*H, K)
-  const float* R = nullptr;      // packed panels
+  PanelShape shape;              // of R (G*H, K); fp32 or bf16 panels
+  const float* R = nullptr;      // packed panels (words)
   int64_t B = 0;                 // rows
   const float* const* gx = nullptr;  // (B) each row's (G_cell*H) pre-activations, or null
                                      // (with W set: only tested for null)
@@ -106,8 +121,8 @@ struct StepArgs {
   // cache, a cyclic sweep would miss on every line (LRU), a zig-zag hits on most of the cache.
   // The order of panels never changes a value.
   bool backward = false;
-  // Fused input projection (lstm and rnn only): W's packed panels (the same units per panel as
-  // R's), each row's input (I = w_shape.K floats; a row that does not take the step must still
+  // Fused input projection (lstm and rnn only): W's packed fp32 panels (the same units per panel
+  // as R's), each row's input (I = w_shape.K floats; a row that does not take the step must still
   // point at readable floats) and the bias (G*H).
   const float* W = nullptr;
   PanelShape w_shape;
@@ -137,10 +152,11 @@ struct RecurrentKernels {
   ActivationFn sigmoid;
   ActivationFn tanh;
 
-  // The panel shape these kernels expect for a (G*H, K) matrix.
-  PanelShape shape(int64_t G, int64_t H, int64_t K) const {
+  // The panel shape these kernels expect for a (G*H, K) matrix. bf16 panels are for the
+  // step's recurrent matrix only (StepArgs::shape); the input projection's W stays fp32.
+  PanelShape shape(int64_t G, int64_t H, int64_t K, bool bf16 = false) const {
     const int64_t S = G >= 4 ? 1 : (G >= 2 ? 2 : 4);
-    return PanelShape{G, H, K, V, S};
+    return PanelShape{G, H, K, V, S, bf16};
   }
 };
 

@@ -162,6 +162,55 @@ struct Recurrent {
       }
     }
   }
+  // The same over a bf16 panel (k0 even): a k pair's word vector widens to the weights of k
+  // (low halves shifted up) and k + 1 (high halves masked), exactly, and both go into the sums
+  // in k order: the bits of accumulate over an fp32 panel of the same weights. One row keeps
+  // the weights-first order here: each word vector serves two products.
+  template <int MR, int NP, int NV>
+  static RECUR_KERNEL_INLINE void accumulate_bf16(int64_t k0, int64_t k1, const float* panels,
+                                                  int64_t panel_words, const float* const (&h)[MR],
+                                                  vf (&acc)[MR][NP * NV]) {
+    const int32_t* words = reinterpret_cast<const int32_t*>(panels);
+    const vi high(static_cast<int32_t>(0xffff0000u));
+    int64_t k = k0;
+    for (; k + 2 <= k1; k += 2) {
+      const int32_t* row_k = words + (k / 2) * (NV * V);
+      for (int q = 0; q < NP; ++q) {
+        for (int j = 0; j < NV; ++j) {
+          const vi w = vi::load_aligned(row_k + q * panel_words + j * V);
+          const vf lo = xsimd::bitwise_cast<vf>(w << 16);
+          const vf hi = xsimd::bitwise_cast<vf>(w & high);
+          for (int r = 0; r < MR; ++r) {
+            vf& sum = acc[r][q * NV + j];
+            sum = xsimd::fma(vf(h[r][k]), lo, sum);
+            sum = xsimd::fma(vf(h[r][k + 1]), hi, sum);
+          }
+        }
+      }
+    }
+    if (k < k1) {  // odd K: the last word's low halves
+      const int32_t* row_k = words + (k / 2) * (NV * V);
+      for (int q = 0; q < NP; ++q) {
+        for (int j = 0; j < NV; ++j) {
+          const vi w = vi::load_aligned(row_k + q * panel_words + j * V);
+          const vf lo = xsimd::bitwise_cast<vf>(w << 16);
+          for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(vf(h[r][k]), lo, acc[r][q * NV + j]);
+        }
+      }
+    }
+  }
+  // accumulate over a panel of either kind.
+  template <int MR, int NP, int NV>
+  static RECUR_KERNEL_INLINE void accumulate_any(bool bf16, int64_t k0, int64_t k1, const float* panels,
+                                                 int64_t panel_words, const float* const (&h)[MR],
+                                                 vf (&acc)[MR][NP * NV]) {
+    if (bf16) {
+      accumulate_bf16<MR, NP, NV>(k0, k1, panels, panel_words, h, acc);
+    } else {
+      accumulate<MR, NP, NV>(k0, k1, panels, panel_words, h, acc);
+    }
+  }
+
   template <int MR, int NV>
   static RECUR_KERNEL_INLINE void zero(vf (&acc)[MR][NV]) {
     for (int r = 0; r < MR; ++r) {
@@ -191,11 +240,12 @@ struct Recurrent {
     const float* panel;
     int64_t K;
     RowsIn A;
+    bool bf16;  // a bf16 panel (PanelShape::bf16)
   };
   // Rows [0, MR) of A over k in [k0, k1) of one segment's panel, from the partial sums in
   // `part`, back to them or, on the last chunk of all, to fin(r, acc_row).
   template <int MR, int NV, class Fin>
-  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, bool last, const float* panel,
+  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, bool last, const Segment& seg,
                                               const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
     const float* h[MR];
     for (int r = 0; r < MR; ++r) h[r] = row(A, r);
@@ -203,7 +253,7 @@ struct Recurrent {
     for (int r = 0; r < MR; ++r) {
       for (int j = 0; j < NV; ++j) acc[r][j] = vf::load_aligned(part[r] + j * V);
     }
-    accumulate<MR, 1, NV>(k0, k1, panel, 0, h, acc);
+    accumulate_any<MR, 1, NV>(seg.bf16, k0, k1, seg.panel, 0, h, acc);
     if (last) {
       for (int r = 0; r < MR; ++r) fin(r, acc[r]);
     } else {
@@ -214,11 +264,11 @@ struct Recurrent {
   }
 
   template <int MR, int NV, class Fin>
-  static void chunk_tail(int rows, int64_t k0, int64_t k1, bool last, const float* panel,
+  static void chunk_tail(int rows, int64_t k0, int64_t k1, bool last, const Segment& seg,
                          const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
     if constexpr (MR >= 1) {
-      if (rows == MR) return chunk_block<MR, NV>(k0, k1, last, panel, A, part, fin);
-      chunk_tail<MR - 1, NV>(rows, k0, k1, last, panel, A, part, fin);
+      if (rows == MR) return chunk_block<MR, NV>(k0, k1, last, seg, A, part, fin);
+      chunk_tail<MR - 1, NV>(rows, k0, k1, last, seg, A, part, fin);
     }
   }
 
@@ -232,6 +282,7 @@ struct Recurrent {
   static void panel_rows_blocked(int64_t B, const Segment* segs, int n_segs, const Start& start,
                                  const Mid& mid, const Fin& fin) {
     constexpr int64_t kc = chunk_k<NV>();
+    static_assert(kc % 2 == 0, "a chunk must not split a bf16 word's k pair");
     alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
     for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
       const int64_t rows = B - b0 < kSuperRows ? B - b0 : kSuperRows;
@@ -249,10 +300,10 @@ struct Recurrent {
             const int64_t base = b0 + r;
             const auto fin_at = [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); };
             if (r + MR <= rows) {
-              chunk_block<MR, NV>(k0, k1, last, seg.panel, rows_from(seg.A, base), part + r, fin_at);
+              chunk_block<MR, NV>(k0, k1, last, seg, rows_from(seg.A, base), part + r, fin_at);
               r += MR;
             } else {
-              chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, last, seg.panel,
+              chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, last, seg,
                                      rows_from(seg.A, base), part + r, fin_at);
               r = rows;
             }
@@ -434,7 +485,7 @@ struct Recurrent {
     const int64_t pf = a.shape.panel_floats();
     const float* h[MR];
     for (int r = 0; r < MR; ++r) h[r] = a.h + (b0 + r) * a.ldh;
-    accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
+    accumulate_any<MR, NP, NV>(a.shape.bf16, 0, a.shape.K, a.R + p * pf, pf, h, acc);
     for (int r = 0; r < MR; ++r) {
       for (int q = 0; q < NP; ++q) Cell::epilogue(a, b0 + r, p + q, acc[r] + q * NV);
     }
@@ -454,8 +505,8 @@ struct Recurrent {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     Segment segs[2];
     int n = 0;
-    if (fuses<Cell>(a)) segs[n++] = {a.W + p * a.w_shape.panel_floats(), a.w_shape.K, RowsIn{nullptr, 0, a.x}};
-    segs[n++] = {a.R + p * a.shape.panel_floats(), a.shape.K, RowsIn{a.h, a.ldh, nullptr}};
+    if (fuses<Cell>(a)) segs[n++] = {a.W + p * a.w_shape.panel_floats(), a.w_shape.K, RowsIn{nullptr, 0, a.x}, false};
+    segs[n++] = {a.R + p * a.shape.panel_floats(), a.shape.K, RowsIn{a.h, a.ldh, nullptr}, a.shape.bf16};
     panel_rows_blocked<MR, NV>(
         a.B, segs, n,
         [&](int64_t b, vf* acc) RECUR_KERNEL_LAMBDA { start<Cell>(a, b, p, acc); },
@@ -544,7 +595,7 @@ struct Recurrent {
     const bool blocked = M > MR && sh.K > kBlockAboveChunks * chunk_k<NV>();
     for (int64_t p = p0; p < p1; ++p) {
       if (blocked) {
-        const Segment seg{panels + p * sh.panel_floats(), sh.K, A};
+        const Segment seg{panels + p * sh.panel_floats(), sh.K, A, false};
         panel_rows_blocked<MR, NV>(
             M, &seg, 1,
             [](int64_t, vf* acc) RECUR_KERNEL_LAMBDA {

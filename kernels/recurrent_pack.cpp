@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <new>
 
 #include "kernels/recurrent.hpp"
@@ -53,7 +54,43 @@ void transpose_tile(const float* src, int64_t ld_src, float* dst, int64_t ld_dst
 #endif
 }
 
+// bf16 panels: rows [row0, row0 + n) into their halves of the words (layout in recurrent.hpp),
+// in runs of consecutive lanes and tiles of k so each tile's lines are written while in cache.
+void pack_bf16_rows(const PanelShape& sh, int64_t row0, int64_t n, const float* rows, float* out) {
+  const int64_t H = sh.H, K = sh.K, pu = sh.units();
+  const int64_t lanes = sh.G * pu;
+  uint16_t* halves = reinterpret_cast<uint16_t*>(out);
+  for (int64_t r = row0; r < row0 + n;) {
+    const int64_t g = r / H, j = r % H, p = j / pu, l0 = j % pu;
+    const int64_t run = std::min({pu - l0, H - j, row0 + n - r});
+    const float* src = rows + (r - row0) * K;
+    uint16_t* panel = halves + 2 * (p * sh.panel_floats() + g * pu + l0);
+    for (int64_t k0 = 0; k0 < K; k0 += 2 * kTile) {
+      const int64_t k1 = std::min(K, k0 + 2 * kTile);
+      for (int64_t i = 0; i < run; ++i) {
+        for (int64_t k = k0; k < k1; ++k) panel[2 * ((k / 2) * lanes + i) + (k & 1)] = to_bf16(src[i * K + k]);
+      }
+    }
+    r += run;
+  }
+}
+
 }  // namespace
+
+uint16_t to_bf16(float x) noexcept {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest, ties to even (carries into the exponent)
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float from_bf16(uint16_t b) noexcept {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
 
 AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
   if (n <= 0) {
@@ -71,6 +108,10 @@ AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
 }
 
 void zero_panel_padding(const PanelShape& sh, float* out) {
+  if (sh.bf16) {  // the padding is spread over every word of an odd K: zero them all
+    std::fill(out, out + sh.floats(), 0.0f);
+    return;
+  }
   const int64_t pu = sh.units();
   const int64_t used = sh.H - (sh.panels() - 1) * pu;  // units of the last panel below H
   if (used == pu) return;
@@ -85,6 +126,7 @@ void zero_panel_padding(const PanelShape& sh, float* out) {
 }
 
 void pack_panel_rows(const PanelShape& sh, int64_t row0, int64_t n, const float* rows, float* out) {
+  if (sh.bf16) return pack_bf16_rows(sh, row0, n, rows, out);
   const int64_t H = sh.H, K = sh.K, pu = sh.units();
   const int64_t lanes = sh.G * pu;  // floats per k inside a panel
   // A run: consecutive rows of one gate g inside one panel p, i.e. consecutive lanes. Each run

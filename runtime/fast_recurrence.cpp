@@ -63,9 +63,13 @@ bool gru_two_phase(const PackedLayer& layer) {
   return layer.cell == CellType::gru && !layer.linear_before_reset;
 }
 
-// Shape of the recurrent panels (the z, r part for gru without linear_before_reset).
+// Shape of the recurrent panels (the z, r part for gru without linear_before_reset), and of
+// the n part's (gru without linear_before_reset). bf16 when the model was loaded so.
 PanelShape rec_shape(const RecurrentKernels& k, const PackedLayer& l) {
-  return k.shape(gru_two_phase(l) ? 2 : l.G, l.H, l.H);
+  return k.shape(gru_two_phase(l) ? 2 : l.G, l.H, l.H, l.recurrent_bf16);
+}
+PanelShape n_shape(const RecurrentKernels& k, const PackedLayer& l) {
+  return k.shape(1, l.H, l.H, l.recurrent_bf16);
 }
 
 // [begin, end) of `n` items for member i of a group of `size`, as even as possible.
@@ -121,7 +125,7 @@ void fused_step(const RecurrentKernels& k, const PackedLayer& l, const PackedDir
       if (l.linear_before_reset) return k.gru_lbr(a, p0, p1);
       k.gru_zr(a, p0, p1);
       between();
-      a.shape = k.shape(1, l.H, l.H);
+      a.shape = n_shape(k, l);
       a.R = w.Rnf.data();
       a.h = a.rh;
       a.ldh = a.ldz;
@@ -159,7 +163,7 @@ void alloc_fast(const RecurrentKernels& k, const PackedLayer& l, PackedDirection
   pd.Rf = kernels::AlignedFloats(rs.floats());
   kernels::zero_panel_padding(rs, pd.Rf.data());
   if (gru_two_phase(l)) {
-    const PanelShape ns = k.shape(1, l.H, l.H);
+    const PanelShape ns = n_shape(k, l);
     pd.Rnf = kernels::AlignedFloats(ns.floats());
     kernels::zero_panel_padding(ns, pd.Rnf.data());
   }
@@ -184,7 +188,7 @@ void pack_fast_rows(const RecurrentKernels& k, const PackedLayer& l, FastMatrix 
     rows += m * l.H;
     n -= m;
   }
-  if (n > 0) kernels::pack_panel_rows(k.shape(1, l.H, l.H), row0 - zr_end, n, rows, pd.Rnf.data());
+  if (n > 0) kernels::pack_panel_rows(n_shape(k, l), row0 - zr_end, n, rows, pd.Rnf.data());
 }
 
 void pack_fast_biases(const PackedLayer& l, const DirectionWeights& w, PackedDirection& pd) {
@@ -447,7 +451,7 @@ void step_fast_layer(const Model::Impl& m, const PackedLayer& l, int64_t B, cons
   parallel_for(threads, rs.panels(), 1, rs.panel_floats() * B,
                [&](int64_t p0, int64_t p1) { k.gru_zr(a, p0, p1); });
   StepArgs n = a;
-  n.shape = k.shape(1, l.H, l.H);
+  n.shape = n_shape(k, l);
   n.R = w.Rnf.data();
   n.h = a.rh;
   n.ldh = a.ldz;

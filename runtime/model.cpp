@@ -53,6 +53,13 @@ std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
   return out;
 }
 
+// W with every element rounded to the nearest bfloat16 (LoadOptions::recurrent_weights), as fp32.
+Tensor rounded_to_bf16(const Tensor& W) {
+  Tensor out = W;
+  for (float& x : out.data) x = kernels::from_bf16(kernels::to_bf16(x));
+  return out;
+}
+
 // Chooses the ISA and each layer's kernels and allocates the fused kernels' gate panels; reads
 // no weight. The spec is valid at least in its shapes.
 Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
@@ -77,6 +84,7 @@ Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
     p.input_forget = layer.input_forget;
     p.linear_before_reset = layer.linear_before_reset;
     p.state_row = row;
+    p.recurrent_bf16 = options.recurrent_weights == WeightFormat::bf16;
     for (int d = 0; d < p.dirs; ++d) {
       PackedDirection pd;
       pd.f = layer_activation(layer, d, 0);
@@ -127,7 +135,7 @@ void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
         continue;
       }
       pd.W = pack(*m.k, w.W);
-      pd.R = pack(*m.k, w.R);
+      pd.R = pack(*m.k, p.recurrent_bf16 ? rounded_to_bf16(w.R) : w.R);
       pd.Wb = w.Wb.data;
       pd.Rb = w.Rb.data;
       pd.P = w.P.data;
@@ -235,6 +243,10 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
   } catch (const std::exception& e) {
     return Status(Errc::internal, path + ": unexpected error while loading: " + e.what());
   }
+}
+
+const char* weight_format_name(WeightFormat format) noexcept {
+  return format == WeightFormat::bf16 ? "bf16" : "f32";
 }
 
 const ModelSpec& Model::spec() const noexcept {

@@ -40,6 +40,7 @@ struct PackedLayer {
   bool linear_before_reset = false;
   int64_t state_row = 0;   // first row of this layer in h0/h_n/c0/c_n
   bool fast = false;       // runs on the fused kernels (runtime/fast_recurrence.hpp)
+  bool recurrent_bf16 = false;  // R rounded to bfloat16 (LoadOptions::recurrent_weights)
   std::vector<PackedDirection> dir;
 
   int64_t gate_width() const { return G * H; }

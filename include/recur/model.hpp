@@ -17,10 +17,23 @@ namespace recur {
 enum class Isa { best, avx512, avx2, scalar };
 const char* isa_name(Isa isa) noexcept;
 
+// How the recurrent matrices (R: the weights applied to the previous h at every step) are kept
+// once loaded.
+//   f32:  as in the file.
+//   bf16: rounded to bfloat16 (nearest, ties to even; about 3 significant digits per weight).
+//         Each step streams half the bytes, which is what batch-1 latency is bound by; every
+//         product and sum stays fp32 (the weights are widened exactly in registers). Results
+//         are exactly those of the f32 model whose R was rounded so; they differ from the f32
+//         results by that rounding. Input weights, biases, peepholes, projections and the head
+//         stay f32.
+enum class WeightFormat { f32, bf16 };
+const char* weight_format_name(WeightFormat format) noexcept;
+
 struct LoadOptions {
   Isa isa = Isa::best;
   bool check_finite = true;  // reject NaN/Inf weights
   bool verify_checksum = true;
+  WeightFormat recurrent_weights = WeightFormat::f32;
 };
 
 // The thread count RunOptions.threads = 0 stands for: the CPUs in this process's affinity mask,

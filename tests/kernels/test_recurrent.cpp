@@ -14,60 +14,12 @@
 
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
+#include "tests/kernels/recurrent_helpers.hpp"
 
 using namespace recur::kernels;
+using namespace recur::kernels::testing;
 
 namespace {
-
-struct IsaCase {
-  const char* name;
-  bool available;
-  const RecurrentKernels* k;
-};
-
-std::vector<IsaCase> isas() {
-  return {
-      {"avx512", __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"),
-       &recurrent_f32_avx512()},
-      {"avx2", __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), &recurrent_f32_avx2()},
-      {"scalar", true, &recurrent_f32_scalar()},
-  };
-}
-
-std::vector<float> random_vec(std::mt19937& rng, int64_t n, float scale) {
-  std::uniform_real_distribution<float> d(-scale, scale);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-void check_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float tol = 1e-5f + 1e-4f * std::fabs(want[i]);
-    if (!(std::fabs(got[i] - want[i]) <= tol)) {
-      FAIL_CHECK(what << "[" << i << "]: got " << got[i] << ", want " << want[i]);
-      return;
-    }
-  }
-}
-
-// rec (B, N) = h (B, K) · W^T (W (N, K)) + bias, by the reference GEMM.
-std::vector<float> ref_product(const std::vector<float>& h, int64_t B, int64_t K,
-                               const std::vector<float>& W, int64_t N, const float* bias) {
-  std::vector<float> Wt(static_cast<size_t>(N * K)), out(static_cast<size_t>(B * N));
-  pack_kn_f32_ref(N, K, W.data(), Wt.data());
-  gemm_f32_ref(B, N, K, h.data(), K, Wt.data(), N, bias, out.data(), N);
-  return out;
-}
-
-AlignedFloats pack(const RecurrentKernels& k, int64_t G, int64_t H, int64_t K, const float* W) {
-  const PanelShape sh = k.shape(G, H, K);
-  AlignedFloats out(sh.floats());
-  pack_panels_f32(sh, W, out.data());
-  return out;
-}
 
 const int64_t kHidden[] = {1, 17, 34, 64};
 const int64_t kBatch[] = {1, 7};
@@ -112,30 +64,6 @@ TEST_CASE("kernels: gates GEMM over packed panels equals gemm_f32_ref") {
   }
 }
 
-namespace {
-
-// Runs one fused step over all panels, in two halves. gx rows: row 3 inactive when B > 3.
-struct StepCase {
-  int64_t B, H;
-  std::vector<float> h, gx;           // (B, H), (B, G*H)
-  std::vector<const float*> gx_rows;  // (B)
-  StepCase(std::mt19937& rng, int64_t b, int64_t hid, int64_t G) : B(b), H(hid) {
-    h = random_vec(rng, B * H, 1.0f);
-    gx = random_vec(rng, B * G * H, 2.0f);
-    for (int64_t r = 0; r < B; ++r) gx_rows.push_back(r == 3 ? nullptr : gx.data() + r * G * H);
-  }
-  bool active(int64_t r) const { return gx_rows[static_cast<size_t>(r)] != nullptr; }
-};
-
-// The second half sweeps its panels backward (the zig-zag order of odd steps).
-void run_halves(StepFn fn, StepArgs a) {
-  const int64_t half = a.shape.panels() / 2;
-  fn(a, 0, half);
-  a.backward = true;
-  fn(a, half, a.shape.panels());
-}
-
-}  // namespace
 
 TEST_CASE("kernels: fused lstm step equals gemm_f32_ref + lstm_cell_f32_ref") {
   std::mt19937 rng(11);
