@@ -170,30 +170,40 @@ struct Recurrent {
   static RECUR_KERNEL_INLINE void accumulate_bf16(int64_t k0, int64_t k1, const float* panels,
                                                   int64_t panel_words, const float* const (&h)[MR],
                                                   vf (&acc)[MR][NP * NV]) {
-    const int32_t* words = reinterpret_cast<const int32_t*>(panels);
     const vi high(static_cast<int32_t>(0xffff0000u));
+    const int32_t* w[NP];  // word row k0 / 2 of each panel
+    for (int q = 0; q < NP; ++q) w[q] = reinterpret_cast<const int32_t*>(panels + q * panel_words) + (k0 / 2) * (NV * V);
     int64_t k = k0;
     for (; k + 2 <= k1; k += 2) {
-      const int32_t* row_k = words + (k / 2) * (NV * V);
+      vf h0[MR], h1[MR];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        h0[r] = vf(h[r][k]);
+        h1[r] = vf(h[r][k + 1]);
+      }
+      // Unrolled by hand: the body is beyond GCC's size for complete peeling, and a rolled loop
+      // keeps the sums in memory (a store and a load per pair of FMAs).
+#pragma GCC unroll 8
       for (int q = 0; q < NP; ++q) {
+#pragma GCC unroll 8
         for (int j = 0; j < NV; ++j) {
-          const vi w = vi::load_aligned(row_k + q * panel_words + j * V);
-          const vf lo = xsimd::bitwise_cast<vf>(w << 16);
-          const vf hi = xsimd::bitwise_cast<vf>(w & high);
+          const vi word = vi::load_aligned(w[q] + j * V);
+          const vf lo = xsimd::bitwise_cast<vf>(word << 16);
+          const vf hi = xsimd::bitwise_cast<vf>(word & high);
+#pragma GCC unroll 8
           for (int r = 0; r < MR; ++r) {
             vf& sum = acc[r][q * NV + j];
-            sum = xsimd::fma(vf(h[r][k]), lo, sum);
-            sum = xsimd::fma(vf(h[r][k + 1]), hi, sum);
+            sum = xsimd::fma(h0[r], lo, sum);
+            sum = xsimd::fma(h1[r], hi, sum);
           }
         }
+        w[q] += NV * V;
       }
     }
     if (k < k1) {  // odd K: the last word's low halves
-      const int32_t* row_k = words + (k / 2) * (NV * V);
       for (int q = 0; q < NP; ++q) {
         for (int j = 0; j < NV; ++j) {
-          const vi w = vi::load_aligned(row_k + q * panel_words + j * V);
-          const vf lo = xsimd::bitwise_cast<vf>(w << 16);
+          const vf lo = xsimd::bitwise_cast<vf>(vi::load_aligned(w[q] + j * V) << 16);
           for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(vf(h[r][k]), lo, acc[r][q * NV + j]);
         }
       }
