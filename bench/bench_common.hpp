@@ -68,7 +68,8 @@ inline void set_counters(benchmark::State& state, const Problem& p) {
 // The standard problems (DESIGN.md §4): LSTM (I, H, T) shapes x B x threads, GRU/RNN at 512.
 std::vector<Problem> standard_problems(bool quick);
 
-void register_rnn(const std::vector<Problem>& problems);
+// recur with bf16 recurrent weights too: at batches up to bf16_max_batch.
+void register_rnn(const std::vector<Problem>& problems, int64_t bf16_max_batch);
 void register_gemm(bool quick);
 void register_load(bool quick);
 void register_denormal(bool quick);

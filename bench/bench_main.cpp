@@ -2,6 +2,7 @@
 // shapes given with --shape) and records the machine in the benchmark context.
 #include <omp.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -114,10 +115,10 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("suite", quick ? "quick" : "full");
   benchmark::AddCustomContext("recur_isa", recur::bench::recur_isa());
   if (!shapes.empty()) {  // only the shapes asked for
-    recur::bench::register_rnn(shapes);
+    recur::bench::register_rnn(shapes, INT64_MAX);
   } else {
     recur::bench::register_peak(quick);
-    recur::bench::register_rnn(recur::bench::standard_problems(quick));
+    recur::bench::register_rnn(recur::bench::standard_problems(quick), 4);
     recur::bench::register_gemm(quick);
     recur::bench::register_load(quick);
     recur::bench::register_denormal(quick);

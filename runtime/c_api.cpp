@@ -123,7 +123,7 @@ const char* recur_last_error(void) { return g_last_error.c_str(); }
 
 recur_options recur_default_options(void) { return recur_options{0, 1}; }
 
-recur_load_options recur_default_load_options(void) { return recur_load_options{nullptr, 1, 1}; }
+recur_load_options recur_default_load_options(void) { return recur_load_options{nullptr, 1, 1, nullptr}; }
 
 recur_status recur_model_load(const char* path, recur_model** out_model) {
   return recur_model_load_ex(path, nullptr, out_model);
@@ -151,6 +151,15 @@ recur_status recur_model_load_ex(const char* path, const recur_load_options* opt
       } else {
         return fail(RECUR_ERR_INVALID_ARGUMENT, std::string("isa '") + isa +
                                                     "' is not one of best, avx512, avx2, scalar");
+      }
+      const char* weights = options->recurrent_weights;
+      if (!weights || std::strcmp(weights, "f32") == 0) {
+        lo.recurrent_weights = recur::WeightFormat::f32;
+      } else if (std::strcmp(weights, "bf16") == 0) {
+        lo.recurrent_weights = recur::WeightFormat::bf16;
+      } else {
+        return fail(RECUR_ERR_INVALID_ARGUMENT,
+                    std::string("recurrent_weights '") + weights + "' is not one of f32, bf16");
       }
     }
     recur::Result<recur::Model> m = recur::Model::load(path, lo);

@@ -36,10 +36,11 @@ struct Options {
   std::vector<int> threads{1, 0};
   int64_t seq_len = 50;
   double min_seconds = 0.5;  // per row
+  LoadOptions load;
 };
 
 int bench(const Options& o) {
-  Result<Model> model = Model::load(o.path);
+  Result<Model> model = Model::load(o.path, o.load);
   if (!model.ok()) {
     std::fprintf(stderr, "recur bench: %s\n", model.status().to_string().c_str());
     return 1;
@@ -50,8 +51,9 @@ int bench(const Options& o) {
     return 1;
   }
   const double step_flops = flops_per_step(model->spec());
-  std::printf("%s: ISA %s, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n", o.path.c_str(),
-              isa_name(model->isa()), model->spec().layers.size(), step_flops / 1e6, static_cast<long long>(o.seq_len));
+  std::printf("%s: ISA %s, %s recurrent weights, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n",
+              o.path.c_str(), isa_name(model->isa()), weight_format_name(o.load.recurrent_weights),
+              model->spec().layers.size(), step_flops / 1e6, static_cast<long long>(o.seq_len));
   std::printf("%6s %8s %12s %12s %14s %10s\n", "batch", "threads", "median", "p90", "sequences/s", "GFLOP/s");
   nlohmann::json rows = nlohmann::json::array();
   std::mt19937 rng(1);
@@ -96,7 +98,10 @@ int bench(const Options& o) {
     }
   }
   if (!o.json_path.empty()) {
-    nlohmann::json doc = {{"model", o.path}, {"isa", isa_name(model->isa())}, {"rows", rows}};
+    nlohmann::json doc = {{"model", o.path},
+                          {"isa", isa_name(model->isa())},
+                          {"recurrent_weights", weight_format_name(o.load.recurrent_weights)},
+                          {"rows", rows}};
     std::ofstream f(o.json_path);
     f << doc.dump(2) << "\n";
     if (!f) {
@@ -115,6 +120,7 @@ const Command bench_command("bench", "Time Model::run over batch sizes and threa
   sub.add_option("--seq-len", o->seq_len, "Time steps per sequence");
   sub.add_option("--min-time", o->min_seconds, "Seconds to spend per row (at least 3 runs)");
   sub.add_option("--json", o->json_path, "Also write the rows as JSON");
+  add_load_options(sub, o->load);
   return [o]() { return bench(*o); };
 });
 

@@ -24,6 +24,7 @@ struct RunArgs {
   std::string out;
   bool batch_first = false;
   int threads = 0;
+  LoadOptions load;
 };
 
 std::string shape_str(const std::vector<int64_t>& shape) {
@@ -55,7 +56,7 @@ Result<std::vector<float>> read_state(const std::string& path, const std::vector
 Status fail(const std::string& message) { return {Errc::invalid_argument, message}; }
 
 Status run(const RunArgs& args) {
-  Result<Model> model = Model::load(args.model);
+  Result<Model> model = Model::load(args.model, args.load);
   if (!model) return model.status();
   const Model& m = *model;
   const int64_t I = m.input_size();
@@ -177,6 +178,7 @@ const Command run_command("run", "Run a model over input sequences (.npy or .csv
   sub.add_flag("--batch-first", args->batch_first, "x and y are (B, T, .) (default: the model's layout)");
   sub.add_option("--threads", args->threads, "Threads (0 = all CPUs available)")->check(CLI::Range(0, 1024));
   sub.add_option("--out,-o", args->out, "Output directory for y.npy, h_n.npy, c_n.npy")->required();
+  add_load_options(sub, args->load);
   return [args]() {
     const Status s = run(*args);
     if (!s.ok()) {

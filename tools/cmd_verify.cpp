@@ -65,6 +65,7 @@ const Command kVerify{
         std::string model, input, expect, expect_h, expect_c, h0, c0, lengths;
         double atol = 1e-5, rtol = 1e-4;
         int threads = 0;
+        LoadOptions load;
       };
       auto o = std::make_shared<Opts>();
       sub.add_option("model", o->model, "the .recur file")->required();
@@ -78,12 +79,13 @@ const Command kVerify{
       sub.add_option("--atol", o->atol, "absolute tolerance (default 1e-5)");
       sub.add_option("--rtol", o->rtol, "relative tolerance (default 1e-4)");
       sub.add_option("--threads", o->threads, "threads for run() (default: all available)");
+      add_load_options(sub, o->load);
       return [o]() -> int {
         auto err = [](const Status& s) {
           std::fprintf(stderr, "recur verify: %s\n", s.to_string().c_str());
           return 1;
         };
-        auto model = Model::load(o->model);
+        auto model = Model::load(o->model, o->load);
         if (!model.ok()) return err(model.status());
         auto x = npy::read(o->input);
         if (!x.ok()) return err(x.status());

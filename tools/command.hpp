@@ -3,10 +3,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "recur/model.hpp"
 
 namespace recur::cli {
 
@@ -25,5 +28,14 @@ struct RegisteredCommand {
   Setup setup;
 };
 std::vector<RegisteredCommand>& registered_commands();
+
+// --recurrent-weights f32|bf16 (LoadOptions::recurrent_weights), for the commands that load.
+inline void add_load_options(CLI::App& sub, LoadOptions& options) {
+  const std::map<std::string, WeightFormat> formats{{"f32", WeightFormat::f32}, {"bf16", WeightFormat::bf16}};
+  sub.add_option("--recurrent-weights", options.recurrent_weights,
+                 "f32 (default) | bf16: keep the recurrent matrices as bfloat16 (half the bytes per "
+                 "step; results are those of the model with R rounded to bf16)")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
+}
 
 }  // namespace recur::cli

@@ -61,12 +61,16 @@ recur_options recur_default_options(void);
 
 /* ---- Model ---------------------------------------------------------------------------- */
 /* Load options; NULL means the defaults: isa NULL or "best" (the widest the CPU supports,
- * RECUR_ISA overrides), check_finite 1, verify_checksum 1. isa "avx512" | "avx2" | "scalar"
- * forces one (RECUR_ERR_UNSUPPORTED if the CPU lacks it; another string: invalid argument). */
+ * RECUR_ISA overrides), check_finite 1, verify_checksum 1, recurrent_weights NULL or "f32".
+ * isa "avx512" | "avx2" | "scalar" forces one (RECUR_ERR_UNSUPPORTED if the CPU lacks it).
+ * recurrent_weights "bf16" keeps the recurrent matrices as bfloat16: half the bytes per step,
+ * results those of the model with R rounded to bf16 (recur::WeightFormat in model.hpp).
+ * Another string in either: invalid argument. */
 typedef struct recur_load_options {
   const char* isa;
   int32_t check_finite;
   int32_t verify_checksum;
+  const char* recurrent_weights;
 } recur_load_options;
 recur_load_options recur_default_load_options(void);
 

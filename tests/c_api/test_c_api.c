@@ -135,6 +135,14 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
     CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
     CHECK(m != NULL && strcmp(recur_model_isa(m), "scalar") == 0);
     recur_model_free(m);
+    m = NULL;
+    lo.recurrent_weights = "fp16";
+    CHECK_ERR(recur_model_load_ex(path, &lo, &m), RECUR_ERR_INVALID_ARGUMENT, "recurrent_weights 'fp16'");
+    CHECK(m == NULL);
+    lo.recurrent_weights = "bf16";
+    CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
+    CHECK(m != NULL);
+    recur_model_free(m);
   }
   recur_model_free(NULL);
   recur_state_free(NULL);
