@@ -156,6 +156,29 @@ for cell, I, H, T, B, th in keys:
     if one and two:
         lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {fmt_time(one[0])} | {fmt_time(two[0])} | {one[0]/two[0]:.2f}x |")
 
+# bf16 recurrent weights (LoadOptions::recurrent_weights), where recur_bench measured them.
+bf16_keys = [k for k in keys if best.get(f"{k[0]}/recur_bf16/I:{k[1]}/H:{k[2]}/T:{k[3]}/B:{k[4]}/threads:{k[5]}")]
+def bf16_ratio(cell, I, H, T, B, th):
+    base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
+    r, o = best.get(base % "recur_bf16"), best.get(base % "onednn")
+    return o[0] / r[0] if r and o else None
+if bf16_keys:
+    lines.append("")
+    lines.append("## recur with bf16 recurrent weights")
+    lines.append("")
+    lines.append("`LoadOptions::recurrent_weights = bf16` (`recur bench --recurrent-weights bf16`): R rounded to")
+    lines.append("bfloat16 at load, widened exactly in registers, every product and sum in fp32 — the results")
+    lines.append("of the model with R so rounded, not of the f32 model; oneDNN runs f32 (its ratio column here")
+    lines.append("compares different arithmetic, and the targets above are f32 against f32).")
+    lines.append("")
+    lines.append("| cell | I | H | T | B | threads | oneDNN f32 | recur f32 | recur bf16 | bf16 / oneDNN | bf16 / recur f32 |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for cell, I, H, T, B, th in bf16_keys:
+        base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
+        r, o, h = best[base % "recur"], best.get(base % "onednn"), best[base % "recur_bf16"]
+        sp = f"{o[0]/h[0]:.2f}x" if o else "n/a"
+        lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {fmt_time(h[0])} | **{sp}** | {r[0]/h[0]:.2f}x |")
+
 gemm = sorted(n for n in best if n.startswith("gemm/"))
 if gemm:
     lines.append("")
@@ -215,6 +238,10 @@ lines.append("|---|---|---|")
 for th in (1, 2):
     text, worst = summary([ratio("lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
     lines.append(f"| B=1, {th} thread{'s' if th > 1 else ''}: recur ≥ 2.0x oneDNN | {text} | {'yes' if worst and worst >= 2.0 else 'no'} |")
+for th in (1, 2):
+    text, worst = summary([bf16_ratio("lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
+    if worst:
+        lines.append(f"| (not a target: the same with bf16 recurrent weights, B=1, {th} thread{'s' if th > 1 else ''}) | {text} | ({'≥ 2.0x' if worst >= 2.0 else '< 2.0x'}) |")
 for th in (1, 2):
     text, worst = summary([ratio("lstm", I, H, T, 64, th) for I, H, T in lstm_shapes])
     lines.append(f"| B=64, {th} thread{'s' if th > 1 else ''}: recur ≥ 1.0x oneDNN | {text} | {'yes' if worst and worst >= 1.0 else 'no'} |")

@@ -1,5 +1,6 @@
 // pack_panel_rows (portable, runs once at load) and the aligned storage for packed panels.
-// Layout in kernels/recurrent.hpp: out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past H.
+// Layouts in kernels/recurrent.hpp: fp32 out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past H;
+// bf16 the same lanes with k and k + 1 in the low and high halves of one 32-bit word.
 #include <sys/mman.h>
 
 #if defined(__SSE2__)
