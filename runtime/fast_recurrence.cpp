@@ -220,7 +220,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   }
   const int64_t steps = io.steps;
   const PanelShape rs = rec_shape(k, l);
-  const PanelShape ns = k.shape(1, H, H);  // gru without lbr: the n phase
+  const PanelShape ns = n_shape(k, l);  // gru without lbr: the n phase
   const bool two_phase = gru_two_phase(l);
 
   // Threads. At small B they split the units of a step (each keeps its slice of the weights in
