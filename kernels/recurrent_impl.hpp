@@ -164,8 +164,10 @@ struct Recurrent {
   }
   // The same over a bf16 panel (k0 even): a k pair's word vector widens to the weights of k
   // (low halves shifted up) and k + 1 (high halves masked), exactly, and both go into the sums
-  // in k order: the bits of accumulate over an fp32 panel of the same weights. One row keeps
-  // the weights-first order here: each word vector serves two products.
+  // in k order: the bits of accumulate over an fp32 panel of the same weights. Weights first
+  // for any row count (each word vector serves 2·MR products); one row holds its two
+  // broadcasts in registers, several rows broadcast from memory into each FMA (the registers
+  // are the accumulators').
   template <int MR, int NP, int NV>
   static RECUR_KERNEL_INLINE void accumulate_bf16(int64_t k0, int64_t k1, const float* panels,
                                                   int64_t panel_words, const float* const (&h)[MR],
@@ -175,12 +177,7 @@ struct Recurrent {
     for (int q = 0; q < NP; ++q) w[q] = reinterpret_cast<const int32_t*>(panels + q * panel_words) + (k0 / 2) * (NV * V);
     int64_t k = k0;
     for (; k + 2 <= k1; k += 2) {
-      vf h0[MR], h1[MR];
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        h0[r] = vf(h[r][k]);
-        h1[r] = vf(h[r][k + 1]);
-      }
+      const vf h0(h[0][k]), h1(h[0][k + 1]);
       // Unrolled by hand: the body is beyond GCC's size for complete peeling, and a rolled loop
       // keeps the sums in memory (a store and a load per pair of FMAs).
 #pragma GCC unroll 8
@@ -193,8 +190,8 @@ struct Recurrent {
 #pragma GCC unroll 8
           for (int r = 0; r < MR; ++r) {
             vf& sum = acc[r][q * NV + j];
-            sum = xsimd::fma(h0[r], lo, sum);
-            sum = xsimd::fma(h1[r], hi, sum);
+            sum = xsimd::fma(r == 0 ? h0 : vf(h[r][k]), lo, sum);
+            sum = xsimd::fma(r == 0 ? h1 : vf(h[r][k + 1]), hi, sum);
           }
         }
         w[q] += NV * V;

@@ -99,6 +99,16 @@ TEST_CASE("recur run: npy in and y h_n c_n out equal to Model::run") {
   CHECK(yb.shape == wantb.y_shape);
   require_same_bits(yb.f32, wantb.y);
 
+  // --recurrent-weights bf16: what Model::run gives with that load option; an unknown format is
+  // a usage error.
+  LoadOptions lo;
+  lo.recurrent_weights = WeightFormat::bf16;
+  const RunOutput want16 = run_ok(*Model::from_spec(spec, lo), RunInput{x.data(), T, B});
+  REQUIRE(cli(model_path + " --input " + d + "x.npy --recurrent-weights bf16 --out " + d + "out16") == 0);
+  require_same_bits(read_npy(d + "out16/y.npy").f32, want16.y);
+  CHECK(read_npy(d + "out16/y.npy").f32 != run_ok(m, RunInput{x.data(), T, B}).y);
+  CHECK(cli(model_path + " --input " + d + "x.npy --recurrent-weights fp16 --out " + d + "outbad") != 0);
+
   // Bad inputs: exit 1, nothing written.
   REQUIRE(npy::write_f32(d + "bad.npy", {T, B, I + 1}, std::vector<float>(static_cast<size_t>(T * B * (I + 1)))).ok());
   CHECK(cli(model_path + " --input " + d + "bad.npy --out " + d + "outbad") == 1);
