@@ -237,8 +237,8 @@ struct Recurrent {
   // K=512 blocked is faster). Values are the same either way.
   static constexpr int64_t kBlockAboveChunks = 4;
   template <int NV>
-  static constexpr int64_t chunk_k() {
-    return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4);
+  static constexpr int64_t chunk_k() {  // even: a bf16 word's k pair is never split
+    return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4) / 2 * 2;
   }
 
   // The sums of a unit may run over two segments of k, one after the other: the fused step
