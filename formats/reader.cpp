@@ -15,7 +15,7 @@
 #include <xxhash.h>
 
 #include "formats/checked.hpp"
-#include "formats/finite.hpp"
+#include "formats/chunk_checker.hpp"
 #include "formats/layout.hpp"
 #include "formats/metadata.hpp"
 #include "formats/tensor_sink.hpp"
@@ -172,13 +172,12 @@ Status read_padding(const ByteSource& src, uint64_t from, uint64_t to, XXH64_sta
   return {};
 }
 
-// Reads one tensor's bytes in chunks of whole rows that stay in cache while each is hashed,
-// checked finite and then either stored in t.data or handed to the sink.
+// Reads one tensor's bytes in chunks of whole rows that stay in cache while each is handed to
+// the checker (hash, finite test) and then either stored in t.data or handed to the sink.
 constexpr uint64_t kChunkBytes = 256u << 10;
 
 Status read_tensor(const ByteSource& src, uint64_t at, const TensorInfo& info, Tensor& t,
-                   XXH64_state_t* hash, bool check_finite, TensorSink* sink,
-                   std::vector<float>& staging) {
+                   ChunkChecker& checker, TensorSink* sink) {
   const int64_t numel = static_cast<int64_t>(info.size / sizeof(float));
   int64_t row_len = 1;  // shapes are bounded and fill info.size (metadata.cpp)
   for (size_t i = 1; i < info.shape.size(); ++i) row_len *= info.shape[i];
@@ -186,26 +185,17 @@ Status read_tensor(const ByteSource& src, uint64_t at, const TensorInfo& info, T
   const int64_t rows_per_chunk =
       std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / sizeof(float)) / std::max<int64_t>(row_len, 1));
   const bool to_sink = sink && sink->takes(t);
-  if (to_sink) {
-    staging.resize(static_cast<size_t>(std::min(rows_per_chunk, rows_total) * row_len));
-  } else {
-    t.data.resize(static_cast<size_t>(numel));
-  }
+  if (!to_sink) t.data.resize(static_cast<size_t>(numel));
   for (int64_t r = 0; r < rows_total; r += rows_per_chunk) {
     const int64_t count = std::min(rows_per_chunk, rows_total - r);
     const int64_t first = r * row_len, n = count * row_len;
-    float* dst = to_sink ? staging.data() : t.data.data() + first;
+    const ChunkChecker::Buffer buf =
+        to_sink ? checker.staging(static_cast<size_t>(n)) : ChunkChecker::Buffer{t.data.data() + first, -1};
     const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-    RECUR_TRY(src.read(at + static_cast<uint64_t>(first) * sizeof(float), dst, bytes));
-    if (hash) XXH64_update(hash, dst, bytes);
-    if (check_finite) {
-      const int64_t i = first_non_finite(dst, n);
-      if (i < n) {
-        return {Errc::non_finite, "tensor '" + info.name + "' has a non-finite value at flat index " +
-                                      std::to_string(first + i)};
-      }
-    }
-    if (to_sink) sink->rows(t, r, count, dst);
+    RECUR_TRY(src.read(at + static_cast<uint64_t>(first) * sizeof(float), buf.data, bytes));
+    checker.floats(buf.data, n, &info.name, first, buf.slot);
+    if (checker.failed()) return checker.finish();  // a non-finite value: no need to go on
+    if (to_sink) sink->rows(t, r, count, buf.data);
   }
   return {};
 }
@@ -283,41 +273,50 @@ Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile
     if (Status s = validate_shapes(out.spec); !s.ok()) return fail(s);
     RECUR_TRY(sink->begin(out.spec));
   }
-  std::vector<float> staging;
+  // From here on the checks of the data (hash, finite test) may run on a second thread. A
+  // failure found here waits for them: a non-finite value in an earlier chunk comes first.
+  const bool threaded = h.data_size >= options.threaded_check_min_bytes;
+  ChunkChecker checker(hs, options.check_finite, threaded);
+  const auto stop = [&](Status s, bool corrupt) -> Status {
+    if (Status c = checker.finish(); !c.ok()) return fail(c);
+    return corrupt ? fail(s) : s;
+  };
 
   // Tensors are contiguous in table order, each starting at the previous end rounded up to 64.
   uint64_t expected_offset = 0;
   for (size_t i = 0; i < info.tensors.size(); ++i) {
     const TensorInfo& t = info.tensors[i];
-    if (!slot_of[i]) return fail({Errc::bad_tensor, "tensor '" + t.name + "' is not used by any layer"});
+    if (!slot_of[i]) return stop({Errc::bad_tensor, "tensor '" + t.name + "' is not used by any layer"}, true);
     if (t.offset != expected_offset) {
-      return fail({Errc::bad_tensor,
+      return stop({Errc::bad_tensor,
                    "tensor '" + t.name + "' starts at data offset " + std::to_string(t.offset) +
                        " but should start at " + std::to_string(expected_offset) +
                        (t.offset < expected_offset ? " (it overlaps the previous tensor)" : " (hole)") +
-                       "; tensors are contiguous and 64-byte aligned in table order"});
+                       "; tensors are contiguous and 64-byte aligned in table order"},
+                  true);
     }
     uint64_t end = 0, file_end = 0;
     if (!checked::add(t.offset, t.size, end) || end > h.data_size) {
       checked::add(h.data_offset, end, file_end);
-      return fail({Errc::bad_tensor, "tensor '" + t.name + "' ends at byte " +
+      return stop({Errc::bad_tensor, "tensor '" + t.name + "' ends at byte " +
                                          std::to_string(file_end) + " but the file has " +
-                                         std::to_string(h.file_size) + " bytes"});
+                                         std::to_string(h.file_size) + " bytes"},
+                  true);
     }
-    if (Status s = read_tensor(src, h.data_offset + t.offset, t, *slot_of[i], hs,
-                               options.check_finite, sink, staging);
-        !s.ok()) {
-      return s.code() == Errc::truncated || s.code() == Errc::io ? s : fail(s);
+    if (Status s = read_tensor(src, h.data_offset + t.offset, t, *slot_of[i], checker, sink); !s.ok()) {
+      return stop(s, s.code() != Errc::truncated && s.code() != Errc::io);
     }
     if (!checked::align_up(end, layout::kAlignment, expected_offset)) {
-      return fail({Errc::bad_tensor, "tensor '" + t.name + "' end overflows"});
+      return stop({Errc::bad_tensor, "tensor '" + t.name + "' end overflows"}, true);
     }
     const uint64_t pad_end = std::min(expected_offset, h.data_size);
-    if (Status s = read_padding(src, h.data_offset + end, h.data_offset + pad_end, hs,
+    if (Status s = read_padding(src, h.data_offset + end, h.data_offset + pad_end, nullptr,
                                 "after tensor '" + t.name + "'"); !s.ok()) {
-      return fail(s);
+      return stop(s, true);
     }
+    if (pad_end > end) checker.zeros(pad_end - end);
   }
+  if (Status c = checker.finish(); !c.ok()) return fail(c);
   if (expected_offset != h.data_size) {
     return fail({Errc::bad_header, "data section has " + std::to_string(h.data_size) +
                                        " bytes but its tensors fill " + std::to_string(expected_offset)});

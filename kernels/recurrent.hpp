@@ -53,6 +53,9 @@ class AlignedFloats {
   const float* data() const noexcept { return p_.get(); }
   int64_t size() const noexcept { return n_; }
   bool empty() const noexcept { return n_ == 0; }
+  // Faults the pages in now (the kernel zeroes them), so that the writes of the packing do not
+  // take the faults: a loader runs this on another core. Only a hint; false if it did nothing.
+  bool prefault() noexcept;
 
  private:
   struct Free {

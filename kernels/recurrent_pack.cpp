@@ -108,6 +108,19 @@ AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
   p_.reset(static_cast<float*>(p));
 }
 
+bool AlignedFloats::prefault() noexcept {
+#if defined(MADV_POPULATE_WRITE)
+  if (n_ == 0) return false;
+  const size_t bytes = static_cast<size_t>(n_) * sizeof(float);
+  const size_t page = 4096;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p_.get()) / page * page;  // madvise wants page-aligned
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p_.get()) + bytes;
+  return ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0;
+#else
+  return false;
+#endif
+}
+
 void zero_panel_padding(const PanelShape& sh, float* out) {
   if (sh.bf16) {  // the padding is spread over every word of an odd K: zero them all
     std::fill(out, out + sh.floats(), 0.0f);

@@ -1,10 +1,13 @@
 // Model: load (read + validate), pack the weights for the chosen kernels, drop the originals.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "formats/tensor_sink.hpp"
 #include "recur/format.hpp"
@@ -167,18 +170,42 @@ void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
 class PackingSink final : public TensorSink {
  public:
   PackingSink(const LoadOptions& options, Model::Impl& m) : options_(options), m_(m) {}
+  ~PackingSink() override { finish(); }
 
   Status begin(const ModelSpec& spec) override {
     RECUR_TRY(plan(spec, options_, m_));
+    std::vector<kernels::AlignedFloats*> panels;
+    int64_t panel_floats = 0;
     for (size_t l = 0; l < spec.layers.size(); ++l) {
       if (!m_.layers[l].fast) continue;
       for (size_t d = 0; d < spec.layers[l].weights.size(); ++d) {
         const DirectionWeights& w = spec.layers[l].weights[d];
         targets_.push_back({&w.W, l, d, FastMatrix::W});
         targets_.push_back({&w.R, l, d, FastMatrix::R});
+        PackedDirection& pd = m_.layers[l].dir[d];
+        for (kernels::AlignedFloats* a : {&pd.Wf, &pd.Rf, &pd.Rnf}) {
+          panels.push_back(a);
+          panel_floats += a->size();
+        }
+      }
+    }
+    // Fresh panel pages fault (and are zeroed by the kernel) on their first write: for a large
+    // model another core takes those faults ahead of the packing, in the order it writes.
+    if (panel_floats * static_cast<int64_t>(sizeof(float)) >= kPrefaultMinBytes && available_cpus() >= 2) {
+      try {
+        prefaulter_ = std::thread([panels] {
+          for (kernels::AlignedFloats* a : panels) a->prefault();
+        });
+      } catch (const std::system_error&) {
+        // No thread: the packing takes the faults itself.
       }
     }
     return {};
+  }
+
+  // Waits for the prefaulting thread, if any.
+  void finish() {
+    if (prefaulter_.joinable()) prefaulter_.join();
   }
 
   bool takes(const Tensor& t) const override { return find(t) != nullptr; }
@@ -202,9 +229,11 @@ class PackingSink final : public TensorSink {
     return nullptr;
   }
 
+  static constexpr int64_t kPrefaultMinBytes = 4 << 20;
   const LoadOptions& options_;
   Model::Impl& m_;
   std::vector<Target> targets_;
+  std::thread prefaulter_;
 };
 
 }  // namespace
@@ -230,9 +259,12 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     ReadOptions read;
     read.check_finite = options.check_finite;
     read.verify_checksum = options.verify_checksum;
+    // The checks of a large file's data run on a second core if the process has one.
+    if (available_cpus() < 2) read.threaded_check_min_bytes = UINT64_MAX;
     auto impl = std::make_shared<Impl>();
     PackingSink sink(options, *impl);
     Result<ModelFile> file = read_model(path, read, sink);
+    sink.finish();
     if (!file) return file.status();
     fill(std::move(file->spec), /*fast_panels_done=*/true, *impl);
     Model model;

@@ -39,6 +39,9 @@ struct ReadOptions {
   bool verify_checksum = true;
   bool check_finite = true;                      // reject NaN/Inf weights
   uint64_t max_metadata_size = 16ull << 20;      // 16 MiB
+  // Data sections at least this large have their checks (checksum, finite test) run on a second
+  // thread, beside the reading and packing. 0: always; UINT64_MAX: never (one thread only).
+  uint64_t threaded_check_min_bytes = 4ull << 20;
 };
 
 struct ModelFile {

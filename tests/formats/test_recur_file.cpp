@@ -26,7 +26,17 @@ Bytes valid_image(test::SpecOptions o = {}) {
   return std::move(b).value();
 }
 
-Status parse(const Bytes& b) { return parse_model(b.data(), b.size(), "m.recur").status(); }
+// Parses on both routes of the data checks (inline, and on a second thread as for large files):
+// they must agree on the outcome and its message.
+Status parse(const Bytes& b) {
+  const Status inline_checks = parse_model(b.data(), b.size(), "m.recur").status();
+  ReadOptions threaded;
+  threaded.threaded_check_min_bytes = 0;
+  const Status threaded_checks = parse_model(b.data(), b.size(), "m.recur", threaded).status();
+  CHECK_MESSAGE(threaded_checks.to_string() == inline_checks.to_string(),
+                "threaded: ", threaded_checks.to_string(), " inline: ", inline_checks.to_string());
+  return inline_checks;
+}
 
 // Checks the error code and that the message names the file and says what is wrong.
 void expect_error(const Bytes& b, Errc code, const std::string& needle) {
