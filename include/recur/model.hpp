@@ -102,6 +102,10 @@ class State {
 
 class Model {
  public:
+  // Reads, validates and packs a .recur file. With 2 or more CPUs available, a file of 4 MiB or
+  // more of weights is checked (checksum, finite test) on a second thread while the calling
+  // thread reads and packs, and the fresh panel pages are faulted in on another: the same
+  // result, sooner. Both threads end before load returns.
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
   static Result<Model> from_spec(const ModelSpec& spec, const LoadOptions& options = {});
 
