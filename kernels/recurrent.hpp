@@ -43,6 +43,9 @@ struct PanelShape {
 uint16_t to_bf16(float x) noexcept;
 // The fp32 value a bfloat16 stands for (exact).
 float from_bf16(uint16_t b) noexcept;
+// Index of the first value in x[0, n) that is finite but rounds to infinity as a bfloat16
+// (|x| >= 2^128 - 2^119), or n if there is none.
+int64_t first_bf16_overflow(const float* x, int64_t n) noexcept;
 
 // 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
 class AlignedFloats {

@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -91,6 +92,13 @@ float from_bf16(uint16_t b) noexcept {
   float x;
   std::memcpy(&x, &u, sizeof x);
   return x;
+}
+
+int64_t first_bf16_overflow(const float* x, int64_t n) noexcept {
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isfinite(x[i]) && (to_bf16(x[i]) & 0x7fffu) == 0x7f80u) return i;
+  }
+  return n;
 }
 
 AlignedFloats::AlignedFloats(int64_t n) : n_(n) {

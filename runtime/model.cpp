@@ -63,6 +63,30 @@ Tensor rounded_to_bf16(const Tensor& W) {
   return out;
 }
 
+// A weight of R that bfloat16 cannot hold (LoadOptions::recurrent_weights = bf16): it would
+// round to infinity. rows: R's rows [row0, row0 + count), K floats each.
+Status check_bf16_range(size_t layer, size_t dir, int64_t row0, int64_t count, int64_t K, const float* rows) {
+  const int64_t n = count * K;
+  const int64_t i = kernels::first_bf16_overflow(rows, n);
+  if (i == n) return {};
+  return Status(Errc::non_finite, "layer " + std::to_string(layer) + " direction " + std::to_string(dir) +
+                                      ": recurrent weight (" + std::to_string(row0 + i / K) + ", " +
+                                      std::to_string(i % K) + ") = " + std::to_string(rows[i]) +
+                                      " rounds to infinity in bfloat16 (recurrent_weights = bf16)");
+}
+
+// Every R of the spec that holds its data (a loader's sink may have taken some).
+Status check_bf16_range(const ModelSpec& spec) {
+  for (size_t l = 0; l < spec.layers.size(); ++l) {
+    for (size_t d = 0; d < spec.layers[l].weights.size(); ++d) {
+      const Tensor& R = spec.layers[l].weights[d].R;
+      if (R.shape.size() != 2 || R.shape[1] <= 0 || R.numel() != R.shape[0] * R.shape[1]) continue;
+      RECUR_TRY(check_bf16_range(l, d, 0, R.shape[0], R.shape[1], R.data.data()));
+    }
+  }
+  return {};
+}
+
 // Chooses the ISA and each layer's kernels and allocates the fused kernels' gate panels; reads
 // no weight. The spec is valid at least in its shapes.
 Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
@@ -170,7 +194,7 @@ void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
 class PackingSink final : public TensorSink {
  public:
   PackingSink(const LoadOptions& options, Model::Impl& m) : options_(options), m_(m) {}
-  ~PackingSink() override { finish(); }
+  ~PackingSink() override { static_cast<void>(finish()); }
 
   Status begin(const ModelSpec& spec) override {
     RECUR_TRY(plan(spec, options_, m_));
@@ -203,9 +227,10 @@ class PackingSink final : public TensorSink {
     return {};
   }
 
-  // Waits for the prefaulting thread, if any.
-  void finish() {
+  // Waits for the prefaulting thread, if any; a weight the packing could not take.
+  Status finish() {
     if (prefaulter_.joinable()) prefaulter_.join();
+    return status_;
   }
 
   bool takes(const Tensor& t) const override { return find(t) != nullptr; }
@@ -213,6 +238,9 @@ class PackingSink final : public TensorSink {
   void rows(const Tensor& t, int64_t row, int64_t count, const float* data) override {
     const Target* target = find(t);
     PackedLayer& p = m_.layers[target->layer];
+    if (p.recurrent_bf16 && target->which == FastMatrix::R && status_.ok()) {
+      status_ = check_bf16_range(target->layer, target->dir, row, count, t.shape[1], data);
+    }
     pack_fast_rows(*m_.k->fast, p, target->which, row, count, data, p.dir[target->dir]);
   }
 
@@ -234,6 +262,7 @@ class PackingSink final : public TensorSink {
   Model::Impl& m_;
   std::vector<Target> targets_;
   std::thread prefaulter_;
+  Status status_;
 };
 
 }  // namespace
@@ -241,6 +270,7 @@ class PackingSink final : public TensorSink {
 Result<Model> Model::from_spec(const ModelSpec& spec, const LoadOptions& options) {
   try {
     RECUR_TRY(validate(spec, options.check_finite));
+    if (options.recurrent_weights == WeightFormat::bf16) RECUR_TRY(check_bf16_range(spec));
     auto impl = std::make_shared<Impl>();
     RECUR_TRY(plan(spec, options, *impl));
     fill(ModelSpec(spec), /*fast_panels_done=*/false, *impl);
@@ -264,8 +294,12 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     auto impl = std::make_shared<Impl>();
     PackingSink sink(options, *impl);
     Result<ModelFile> file = read_model(path, read, sink);
-    sink.finish();
+    Status packed = sink.finish();
     if (!file) return file.status();
+    if (!packed.ok()) return packed.with_context(path);
+    if (options.recurrent_weights == WeightFormat::bf16) {  // the R the sink did not take
+      if (Status s = check_bf16_range(file->spec); !s.ok()) return s.with_context(path);
+    }
     fill(std::move(file->spec), /*fast_panels_done=*/true, *impl);
     Model model;
     model.impl_ = std::move(impl);

@@ -5,6 +5,7 @@
 // Model::from_spec.
 #include <doctest/doctest.h>
 
+#include <cfloat>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -150,5 +151,32 @@ TEST_CASE("bf16 recurrent weights: Model::load packs the file's R as Model::from
     const RunOutput b = test::run_ok(built, in);
     test::require_same_bits(a.y, b.y);
     test::require_same_bits(a.h_n, b.h_n);
+  }
+}
+
+TEST_CASE("bf16 recurrent weights: a weight that would round to infinity is refused") {
+  for (bool peepholes : {false, true}) {  // a fused layer, and a reference-path layer
+    CAPTURE(peepholes);
+    test::SpecOptions o;
+    o.peepholes = peepholes;
+    o.hidden_size = 6;
+    ModelSpec spec = test::random_spec(o);
+    spec.layers[0].weights[0].R.data[7] = 3.0e38f;  // large, but a bfloat16 holds it
+    LoadOptions lo;
+    lo.recurrent_weights = WeightFormat::bf16;
+    CHECK(Model::from_spec(spec, lo).ok());
+    spec.layers[0].weights[0].R.data[7] = FLT_MAX;
+    const Status s = Model::from_spec(spec, lo).status();
+    CHECK_MESSAGE(s.code() == Errc::non_finite, s.to_string());
+    CHECK_MESSAGE(s.message().find("recurrent weight (1, 1)") != std::string::npos, s.to_string());
+    CHECK(Model::from_spec(spec).ok());  // f32 keeps it
+    const std::string path = std::string(RECUR_BINARY_DIR) + "/bf16_overflow.recur";
+    REQUIRE(write_model(spec, path).ok());
+    const Status l = Model::load(path, lo).status();
+    CHECK(Model::load(path).ok());
+    std::remove(path.c_str());
+    CHECK_MESSAGE(l.code() == Errc::non_finite, l.to_string());
+    CHECK_MESSAGE(l.message().find("bf16_overflow.recur") != std::string::npos, l.to_string());
+    CHECK_MESSAGE(l.message().find("rounds to infinity in bfloat16") != std::string::npos, l.to_string());
   }
 }
