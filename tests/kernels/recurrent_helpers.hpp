@@ -4,9 +4,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernels.hpp"
@@ -62,6 +64,25 @@ inline AlignedFloats pack(const RecurrentKernels& k, int64_t G, int64_t H, int64
   const PanelShape sh = k.shape(G, H, K, bf16);
   AlignedFloats out(sh.floats());
   pack_panels_f32(sh, W, out.data());
+  return out;
+}
+
+// W (G*H, K) packed as a loader does it: NaN-filled storage, the padding zeroed, then rows in
+// chunks of random sizes, last chunk first.
+inline AlignedFloats pack_in_chunks(const PanelShape& sh, const std::vector<float>& W, std::mt19937& rng) {
+  AlignedFloats out(sh.floats());
+  std::fill(out.data(), out.data() + sh.floats(), std::nanf(""));
+  zero_panel_padding(sh, out.data());
+  std::vector<std::pair<int64_t, int64_t>> chunks;
+  const int64_t rows = sh.G * sh.H;
+  for (int64_t r = 0; r < rows;) {
+    const int64_t n = std::min<int64_t>(rows - r, 1 + static_cast<int64_t>(rng() % 40));
+    chunks.emplace_back(r, n);
+    r += n;
+  }
+  for (auto c = chunks.rbegin(); c != chunks.rend(); ++c) {
+    pack_panel_rows(sh, c->first, c->second, W.data() + c->first * sh.K, out.data());
+  }
   return out;
 }
 

@@ -79,18 +79,7 @@ TEST_CASE("kernels: bf16 panels packed from row chunks match the documented layo
           const PanelShape sh = isa.k->shape(G, H, K, true);
           REQUIRE(sh.panel_floats() == (K + 1) / 2 * G * sh.units());
           const auto W = random_vec(rng, G * H * K, 1.0f);
-          AlignedFloats out(sh.floats());
-          std::fill(out.data(), out.data() + sh.floats(), std::nanf(""));
-          zero_panel_padding(sh, out.data());
-          std::vector<std::pair<int64_t, int64_t>> chunks;
-          for (int64_t r = 0; r < G * H;) {
-            const int64_t n = std::min<int64_t>(G * H - r, 1 + static_cast<int64_t>(rng() % 40));
-            chunks.emplace_back(r, n);
-            r += n;
-          }
-          for (auto c = chunks.rbegin(); c != chunks.rend(); ++c) {
-            pack_panel_rows(sh, c->first, c->second, W.data() + c->first * K, out.data());
-          }
+          const AlignedFloats out = pack_in_chunks(sh, W, rng);
           const uint16_t* halves = reinterpret_cast<const uint16_t*>(out.data());
           const int64_t pu = sh.units();
           bool ok = true;

@@ -311,19 +311,7 @@ TEST_CASE("kernels: gate panels packed from row chunks in any order match the do
           const PanelShape sh = isa.k->shape(G, H, K);
           const auto W = random_vec(rng, G * H * K, 1.0f);
           // Aligned (the packer streams whole lines there) vs a plain vector below (it cannot).
-          AlignedFloats out(sh.floats());
-          std::fill(out.data(), out.data() + sh.floats(), std::nanf(""));
-          zero_panel_padding(sh, out.data());
-          // Chunks of random sizes, packed last chunk first.
-          std::vector<std::pair<int64_t, int64_t>> chunks;
-          for (int64_t r = 0; r < G * H;) {
-            const int64_t n = std::min<int64_t>(G * H - r, 1 + static_cast<int64_t>(rng() % 40));
-            chunks.emplace_back(r, n);
-            r += n;
-          }
-          for (auto c = chunks.rbegin(); c != chunks.rend(); ++c) {
-            pack_panel_rows(sh, c->first, c->second, W.data() + c->first * K, out.data());
-          }
+          const AlignedFloats out = pack_in_chunks(sh, W, rng);
           const int64_t pu = sh.units();
           bool ok = true;
           for (int64_t p = 0; p < sh.panels() && ok; ++p) {
