@@ -472,8 +472,9 @@ struct Recurrent {
   };
 
   // ---- fused step: panels outer (each stays hot across row blocks), rows in blocks of MR ------
-  // MR rows [b0, b0 + MR) of NP panels from p, all of k in registers.
-  template <class Cell, int MR, int NP>
+  // MR rows [b0, b0 + MR) of NP panels from p, all of k in registers; R's panels bf16 or not
+  // (a template argument: each kind of step compiles to a loop of its own).
+  template <class Cell, int MR, int NP, bool kBf16>
   static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     vf acc[MR][NP * NV];
@@ -492,17 +493,21 @@ struct Recurrent {
     const int64_t pf = a.shape.panel_floats();
     const float* h[MR];
     for (int r = 0; r < MR; ++r) h[r] = a.h + (b0 + r) * a.ldh;
-    accumulate_any<MR, NP, NV>(a.shape.bf16, 0, a.shape.K, a.R + p * pf, pf, h, acc);
+    if constexpr (kBf16) {
+      accumulate_bf16<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
+    } else {
+      accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
+    }
     for (int r = 0; r < MR; ++r) {
       for (int q = 0; q < NP; ++q) Cell::epilogue(a, b0 + r, p + q, acc[r] + q * NV);
     }
   }
 
-  template <class Cell, int MR>
+  template <class Cell, int MR, bool kBf16>
   static void step_tail(const StepArgs& a, int64_t p, int64_t b0, int64_t rows) {
     if constexpr (MR >= 1) {
-      if (rows == MR) return step_block<Cell, MR, 1>(a, p, b0);
-      step_tail<Cell, MR - 1>(a, p, b0, rows);
+      if (rows == MR) return step_block<Cell, MR, 1, kBf16>(a, p, b0);
+      step_tail<Cell, MR - 1, kBf16>(a, p, b0, rows);
     }
   }
 
@@ -521,20 +526,20 @@ struct Recurrent {
         [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
   }
 
-  template <class Cell>
-  static void step(const StepArgs& a, int64_t p0, int64_t p1) {
+  template <class Cell, bool kBf16>
+  static void step_rows(const StepArgs& a, int64_t p0, int64_t p1) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
     // One row: two panels at once, for twice the independent FMA chains.
     if (a.B == 1) {
       if (!a.backward) {
         int64_t p = p0;
-        for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2>(a, p, 0);
-        if (p < p1) step_block<Cell, 1, 1>(a, p, 0);
+        for (; p + 2 <= p1; p += 2) step_block<Cell, 1, 2, kBf16>(a, p, 0);
+        if (p < p1) step_block<Cell, 1, 1, kBf16>(a, p, 0);
       } else {
         int64_t p = p1;
-        for (; p - 2 >= p0; p -= 2) step_block<Cell, 1, 2>(a, p - 2, 0);
-        if (p > p0) step_block<Cell, 1, 1>(a, p0, 0);
+        for (; p - 2 >= p0; p -= 2) step_block<Cell, 1, 2, kBf16>(a, p - 2, 0);
+        if (p > p0) step_block<Cell, 1, 1, kBf16>(a, p0, 0);
       }
       return;
     }
@@ -547,9 +552,15 @@ struct Recurrent {
         continue;
       }
       int64_t b = 0;
-      for (; b + MR <= a.B; b += MR) step_block<Cell, MR, 1>(a, p, b);
-      if (b < a.B) step_tail<Cell, MR - 1>(a, p, b, a.B - b);
+      for (; b + MR <= a.B; b += MR) step_block<Cell, MR, 1, kBf16>(a, p, b);
+      if (b < a.B) step_tail<Cell, MR - 1, kBf16>(a, p, b, a.B - b);
     }
+  }
+
+  template <class Cell>
+  static void step(const StepArgs& a, int64_t p0, int64_t p1) {
+    if (a.shape.bf16) return step_rows<Cell, true>(a, p0, p1);
+    step_rows<Cell, false>(a, p0, p1);
   }
 
   // ---- input projection over panels ------------------------------------------------------
