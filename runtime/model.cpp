@@ -14,6 +14,7 @@
 #include "runtime/fast_recurrence.hpp"
 #include "runtime/isa.hpp"
 #include "runtime/model_impl.hpp"
+#include "runtime/parallel.hpp"
 
 namespace recur {
 
@@ -56,6 +57,12 @@ std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
   return out;
 }
 
+// Whether Model::load may use threads besides the caller's: LoadOptions::threads != 1 and a
+// second CPU to run them on.
+bool load_helpers_allowed(const LoadOptions& options) {
+  return options.threads != 1 && available_cpus() >= 2;
+}
+
 // W with every element rounded to the nearest bfloat16 (LoadOptions::recurrent_weights), as fp32.
 Tensor rounded_to_bf16(const Tensor& W) {
   Tensor out = W;
@@ -90,6 +97,10 @@ Status check_bf16_range(const ModelSpec& spec) {
 // Chooses the ISA and each layer's kernels and allocates the fused kernels' gate panels; reads
 // no weight. The spec is valid at least in its shapes.
 Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    return {Errc::invalid_argument, "LoadOptions::threads is " + std::to_string(options.threads) +
+                                        ", expected 0.." + std::to_string(kMaxThreads)};
+  }
   Result<Isa> isa = choose_isa(options.isa);
   if (!isa) return isa.status();
   m.isa = *isa;
@@ -215,7 +226,7 @@ class PackingSink final : public TensorSink {
     }
     // Fresh panel pages fault (and are zeroed by the kernel) on their first write: for a large
     // model another core takes those faults ahead of the packing, in the order it writes.
-    if (panel_floats * static_cast<int64_t>(sizeof(float)) >= kPrefaultMinBytes && available_cpus() >= 2) {
+    if (panel_floats * static_cast<int64_t>(sizeof(float)) >= kPrefaultMinBytes && load_helpers_allowed(options_)) {
       try {
         prefaulter_ = std::thread([panels] {
           for (kernels::AlignedFloats* a : panels) a->prefault();
@@ -289,8 +300,9 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     ReadOptions read;
     read.check_finite = options.check_finite;
     read.verify_checksum = options.verify_checksum;
-    // The checks of a large file's data run on a second core if the process has one.
-    if (available_cpus() < 2) read.threaded_check_min_bytes = UINT64_MAX;
+    // The checks of a large file's data run on a second core if the process has one and the
+    // caller allows it.
+    if (!load_helpers_allowed(options)) read.threaded_check_min_bytes = UINT64_MAX;
     auto impl = std::make_shared<Impl>();
     PackingSink sink(options, *impl);
     Result<ModelFile> file = read_model(path, read, sink);

@@ -34,6 +34,9 @@ struct LoadOptions {
   bool check_finite = true;  // reject NaN/Inf weights
   bool verify_checksum = true;
   WeightFormat recurrent_weights = WeightFormat::f32;
+  int threads = 0;  // Model::load of a large file: 0 = the caller's thread and up to two
+                    // helpers when 2+ CPUs are available; 1 = the caller's thread only
+                    // (0..1024)
 };
 
 // The thread count RunOptions.threads = 0 stands for: the CPUs in this process's affinity mask,
@@ -102,10 +105,10 @@ class State {
 
 class Model {
  public:
-  // Reads, validates and packs a .recur file. With 2 or more CPUs available, a file of 4 MiB or
-  // more of weights is checked (checksum, finite test) on a second thread while the calling
-  // thread reads and packs, and the fresh panel pages are faulted in on another: the same
-  // result, sooner. Both threads end before load returns.
+  // Reads, validates and packs a .recur file. With 2 or more CPUs available and
+  // options.threads != 1, a file of 4 MiB or more of weights is checked (checksum, finite test)
+  // on a second thread while the calling thread reads and packs, and the fresh panel pages are
+  // faulted in on another: the same result, sooner. Both threads end before load returns.
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
   static Result<Model> from_spec(const ModelSpec& spec, const LoadOptions& options = {});
 

@@ -61,7 +61,8 @@ recur_options recur_default_options(void);
 
 /* ---- Model ---------------------------------------------------------------------------- */
 /* Load options; NULL means the defaults: isa NULL or "best" (the widest the CPU supports,
- * RECUR_ISA overrides), check_finite 1, verify_checksum 1, recurrent_weights NULL or "f32".
+ * RECUR_ISA overrides), check_finite 1, verify_checksum 1, recurrent_weights NULL or "f32",
+ * threads 0 (outside 0..1024: invalid argument).
  * isa "avx512" | "avx2" | "scalar" forces one (RECUR_ERR_UNSUPPORTED if the CPU lacks it).
  * recurrent_weights "bf16" keeps the recurrent matrices as bfloat16: half the bytes per step,
  * results those of the model with R rounded to bf16 (recur::WeightFormat in model.hpp).
@@ -71,6 +72,7 @@ typedef struct recur_load_options {
   int32_t check_finite;
   int32_t verify_checksum;
   const char* recurrent_weights;
+  int32_t threads; /* 0: helper threads for a large file's checks if 2+ CPUs; 1: caller only */
 } recur_load_options;
 recur_load_options recur_default_load_options(void);
 

@@ -143,6 +143,13 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
     CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
     CHECK(m != NULL);
     recur_model_free(m);
+    m = NULL;
+    lo.threads = -1;
+    CHECK_ERR(recur_model_load_ex(path, &lo, &m), RECUR_ERR_INVALID_ARGUMENT, "threads is -1");
+    CHECK(m == NULL);
+    lo.threads = 1;
+    CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
+    recur_model_free(m);
   }
   recur_model_free(NULL);
   recur_state_free(NULL);

@@ -68,16 +68,25 @@ TEST_CASE("reader: a large file's checks on a second thread give the inline resu
   REQUIRE(y1.ok());
   REQUIRE(y2.ok());
   CHECK(std::memcmp(y1->y.data(), y2->y.data(), y1->y.size() * sizeof(float)) == 0);
+  LoadOptions caller_only;  // no helper threads: the same model
+  caller_only.threads = 1;
+  Result<Model> alone = Model::load(path, caller_only);
+  REQUIRE_MESSAGE(alone.ok(), alone.status().to_string());
+  Result<RunOutput> y3 = alone->run(RunInput{x.data(), 3, 2}, one);
+  REQUIRE(y3.ok());
+  CHECK(std::memcmp(y1->y.data(), y3->y.data(), y1->y.size() * sizeof(float)) == 0);
 
   const auto same_error = [&](const Bytes& bytes, Errc code, const std::string& needle) {
     write_bytes(path, bytes);
     const Status t = read_model(path, route(true)).status();
     const Status i = read_model(path, route(false)).status();
     const Status m = Model::load(path).status();
+    const Status m1 = Model::load(path, caller_only).status();
     CHECK_MESSAGE(t.code() == code, t.to_string());
     CHECK_MESSAGE(t.message().find(needle) != std::string::npos, t.to_string());
     CHECK(t.to_string() == i.to_string());
     CHECK(m.to_string() == i.to_string());
+    CHECK(m1.to_string() == i.to_string());
   };
   const layout::Header h = test::header_of(good);
   // A NaN in the last weight of R (resealed): found by the checker after every read is done.

@@ -131,6 +131,13 @@ TEST_CASE("load: invalid models and ISA choices") {
 
   check_err(Model::load("/nonexistent/dir/model.recur").status(), Errc::io, "model.recur");
 
+  for (int threads : {-1, 1025}) {
+    LoadOptions lo;
+    lo.threads = threads;
+    check_err(Model::from_spec(random_spec(SpecOptions{}), lo).status(), Errc::invalid_argument,
+              ("LoadOptions::threads is " + std::to_string(threads)).c_str());
+  }
+
   spec = random_spec(SpecOptions{});
   LoadOptions scalar;
   scalar.isa = Isa::scalar;
