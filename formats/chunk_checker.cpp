@@ -21,8 +21,8 @@ ChunkChecker::~ChunkChecker() { static_cast<void>(finish()); }
 
 ChunkChecker::Buffer ChunkChecker::staging(size_t n) {
   const int slot = next_slot_;
-  next_slot_ = (next_slot_ + 1) % kSlots;
-  if (worker_.joinable()) {
+  if (worker_.joinable()) {  // rotate through the ring (inline, checks end at once: one buffer serves)
+    next_slot_ = (next_slot_ + 1) % kSlots;
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return busy_[slot] == 0; });
   }
@@ -32,23 +32,19 @@ ChunkChecker::Buffer ChunkChecker::staging(size_t n) {
 }
 
 void ChunkChecker::floats(const float* data, int64_t n, const std::string* name, int64_t first, int slot) {
-  const Job job{data, n, name, first, slot};
-  if (!worker_.joinable()) return check(job);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(job);
-    if (slot >= 0) ++busy_[slot];
-  }
-  changed_.notify_all();
+  submit(Job{data, n, name, first, slot});
 }
 
 void ChunkChecker::zeros(uint64_t n) {
-  if (!hash_ || n == 0) return;
-  const Job job{nullptr, static_cast<int64_t>(n), nullptr, 0, -1};
+  if (hash_ && n > 0) submit(Job{nullptr, static_cast<int64_t>(n), nullptr, 0, -1});
+}
+
+void ChunkChecker::submit(const Job& job) {
   if (!worker_.joinable()) return check(job);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_.push_back(job);
+    if (job.slot >= 0) ++busy_[job.slot];
   }
   changed_.notify_all();
 }

@@ -58,8 +58,9 @@ class ChunkChecker {
   };
   static constexpr int kSlots = 4;
 
-  void check(const Job& job);  // hash and test one job (error_ keeps the first failure)
-  void work();                 // the second thread
+  void submit(const Job& job);  // to the second thread's queue, or checked at once
+  void check(const Job& job);   // hash and test one job (error_ keeps the first failure)
+  void work();                  // the second thread
 
   XXH64_state_t* hash_;
   bool finite_;

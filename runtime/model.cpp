@@ -82,12 +82,12 @@ Status check_bf16_range(size_t layer, size_t dir, int64_t row0, int64_t count, i
                                       " rounds to infinity in bfloat16 (recurrent_weights = bf16)");
 }
 
-// Every R of the spec that holds its data (a loader's sink may have taken some).
+// Every R of a validated spec that holds its data (a loader's sink took the fused layers').
 Status check_bf16_range(const ModelSpec& spec) {
   for (size_t l = 0; l < spec.layers.size(); ++l) {
     for (size_t d = 0; d < spec.layers[l].weights.size(); ++d) {
       const Tensor& R = spec.layers[l].weights[d].R;
-      if (R.shape.size() != 2 || R.shape[1] <= 0 || R.numel() != R.shape[0] * R.shape[1]) continue;
+      if (R.data.empty()) continue;
       RECUR_TRY(check_bf16_range(l, d, 0, R.shape[0], R.shape[1], R.data.data()));
     }
   }
@@ -173,7 +173,7 @@ void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
         continue;
       }
       pd.W = pack(*m.k, w.W);
-      pd.R = pack(*m.k, p.recurrent_bf16 ? rounded_to_bf16(w.R) : w.R);
+      pd.R = p.recurrent_bf16 ? pack(*m.k, rounded_to_bf16(w.R)) : pack(*m.k, w.R);  // no copy for f32
       pd.Wb = w.Wb.data;
       pd.Rb = w.Rb.data;
       pd.P = w.P.data;
