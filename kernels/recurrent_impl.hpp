@@ -526,28 +526,38 @@ struct Recurrent {
         [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
   }
 
+  // One row over panels [p0, p1), NP at a time, in the step's direction.
+  static constexpr int64_t kSinglePanelsUpTo = 256 * 1024;  // bytes of a thread's panels
+  template <class Cell, int NP, bool kBf16>
+  static void sweep(const StepArgs& a, int64_t p0, int64_t p1) {
+    if (!a.backward) {
+      int64_t p = p0;
+      for (; p + NP <= p1; p += NP) step_block<Cell, 1, NP, kBf16>(a, p, 0);
+      if (p < p1) step_block<Cell, 1, 1, kBf16>(a, p, 0);
+    } else {
+      int64_t p = p1;
+      for (; p - NP >= p0; p -= NP) step_block<Cell, 1, NP, kBf16>(a, p - NP, 0);
+      if (p > p0) step_block<Cell, 1, 1, kBf16>(a, p0, 0);
+    }
+  }
+
   template <class Cell, bool kBf16>
   static void step_rows(const StepArgs& a, int64_t p0, int64_t p1) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
-    // One row: fp32 panels one at a time, bf16 panels two at once. The zig-zag (StepArgs::
-    // backward) finds in cache what the last panels read left there, and a panel's k run
-    // forward either way, so the smaller the unit of the sweep the more of it hits: at K = 64 a
-    // pair of fp32 panels is 32 KiB, all of L1 (one at a time: H = 64 10% faster, H = 32 ... 128
-    // 0-7%, equal from H = 256 on; Zen 4). bf16 panels are half the size, and there the second
-    // panel's independent FMA chains pay (4-10% faster at H = 64 ... 512).
+    // One row: the panels in pairs (twice the independent FMA chains), but one at a time when
+    // this thread's fp32 panels are few enough to stay near L1 (kSinglePanelsUpTo): the
+    // zig-zag (StepArgs::backward) finds in cache only what the last panels read left there,
+    // and a panel's k run forward either way, so the smaller the unit of the sweep the more of
+    // it hits — at K = 64 an fp32 pair is 32 KiB, all of L1. Measured on Zen 4, B = 1, 1 thread:
+    // single panels 10% faster at (8,64), 4-7% at lstm (64,128), gru (64,64), rnn (128,128),
+    // equal at (256,256) and (512,512); bf16 pairs are half the size and stay pairs (single
+    // bf16 panels 4-10% slower).
     if (a.B == 1) {
-      constexpr int NP = kBf16 ? 2 : 1;
-      if (!a.backward) {
-        int64_t p = p0;
-        for (; p + NP <= p1; p += NP) step_block<Cell, 1, NP, kBf16>(a, p, 0);
-        if (p < p1) step_block<Cell, 1, 1, kBf16>(a, p, 0);
-      } else {
-        int64_t p = p1;
-        for (; p - NP >= p0; p -= NP) step_block<Cell, 1, NP, kBf16>(a, p - NP, 0);
-        if (p > p0) step_block<Cell, 1, 1, kBf16>(a, p0, 0);
+      if constexpr (!kBf16) {
+        if ((p1 - p0) * a.shape.panel_floats() * 4 <= kSinglePanelsUpTo) return sweep<Cell, 1, false>(a, p0, p1);
       }
-      return;
+      return sweep<Cell, 2, kBf16>(a, p0, p1);
     }
     const int64_t K = a.shape.K + (fuses<Cell>(a) ? a.w_shape.K : 0);
     const bool blocked = a.B > MR && K > kBlockAboveChunks * chunk_k<NV>();
