@@ -96,6 +96,18 @@ if peak_run:
 def fmt_time(us):
     return f"{us/1000:.3f} ms" if us >= 1000 else f"{us:.1f} µs"
 
+# One shape's benchmark of one implementation (onednn, recur, recur_bf16), as recur_bench names it.
+def bench_name(impl, cell, I, H, T, B, th):
+    return f"{cell}/{impl}/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
+# oneDNN's time over impl's on one shape (> 1: impl faster), or None if either is missing.
+def speedup(impl, cell, I, H, T, B, th):
+    r, o = best.get(bench_name(impl, cell, I, H, T, B, th)), best.get(bench_name("onednn", cell, I, H, T, B, th))
+    return o[0] / r[0] if r and o else None
+# recur's time on 1 thread over 2 on one shape, or None.
+def scaling(cell, I, H, T, B):
+    one, two = best.get(bench_name("recur", cell, I, H, T, B, 1)), best.get(bench_name("recur", cell, I, H, T, B, 2))
+    return one[0] / two[0] if one and two else None
+
 rows, ratios = [], {}
 pat = re.compile(r"^(\w+)/(onednn|recur)/I:(\d+)/H:(\d+)/T:(\d+)/B:(\d+)/threads:(\d+)$")
 keys = []
@@ -132,15 +144,15 @@ lines.append("so that row measures the scheduler more than the code — for both
 lines.append("")
 lines.append("| cell | I | H | T | B | threads | oneDNN | recur | recur GFLOP/s | % peak | speedup (wall) | speedup (CPU) | par |")
 lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for cell, I, H, T, B, th in keys:
-    base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
-    r = best.get(base % "recur")
-    o = best.get(base % "onednn")
+for key in keys:
+    cell, I, H, T, B, th = key
+    r = best.get(bench_name("recur", *key))
+    o = best.get(bench_name("onednn", *key))
     gf = r[1].get("GFLOP/s", 0) / 1e9 if r[1].get("GFLOP/s", 0) > 1e6 else r[1].get("GFLOP/s", 0)
     peak = 100.0 * gf / (PEAK_PER_CORE * th)
     sp = f"{o[0]/r[0]:.2f}x" if o else "n/a"
-    spc = f"{cpu_best[base % 'onednn']/cpu_best[base % 'recur']:.2f}x" if o else "n/a"
-    par = cpu_best[base % 'recur'] / r[0]
+    spc = f"{cpu_best[bench_name('onednn', *key)]/cpu_best[bench_name('recur', *key)]:.2f}x" if o else "n/a"
+    par = cpu_best[bench_name("recur", *key)] / r[0]
     lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {gf:.1f} | {peak:.0f}% | **{sp}** | {spc} | {par:.2f} |")
 
 # Thread scaling of recur.
@@ -150,18 +162,13 @@ lines.append("")
 lines.append("| cell | I | H | T | B | 1 thread | 2 threads | scaling |")
 lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
 for cell, I, H, T, B, th in keys:
-    if th != 1: continue
-    base = f"{cell}/recur/I:{I}/H:{H}/T:{T}/B:{B}/threads:%d"
-    one, two = best.get(base % 1), best.get(base % 2)
-    if one and two:
-        lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {fmt_time(one[0])} | {fmt_time(two[0])} | {one[0]/two[0]:.2f}x |")
+    x = scaling(cell, I, H, T, B) if th == 1 else None
+    if x:
+        one, two = best[bench_name("recur", cell, I, H, T, B, 1)], best[bench_name("recur", cell, I, H, T, B, 2)]
+        lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {fmt_time(one[0])} | {fmt_time(two[0])} | {x:.2f}x |")
 
 # bf16 recurrent weights (LoadOptions::recurrent_weights), where recur_bench measured them.
-bf16_keys = [k for k in keys if best.get(f"{k[0]}/recur_bf16/I:{k[1]}/H:{k[2]}/T:{k[3]}/B:{k[4]}/threads:{k[5]}")]
-def bf16_ratio(cell, I, H, T, B, th):
-    base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
-    r, o = best.get(base % "recur_bf16"), best.get(base % "onednn")
-    return o[0] / r[0] if r and o else None
+bf16_keys = [k for k in keys if best.get(bench_name("recur_bf16", *k))]
 if bf16_keys:
     lines.append("")
     lines.append("## recur with bf16 recurrent weights")
@@ -173,9 +180,9 @@ if bf16_keys:
     lines.append("")
     lines.append("| cell | I | H | T | B | threads | oneDNN f32 | recur f32 | recur bf16 | bf16 / oneDNN | bf16 / recur f32 |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for cell, I, H, T, B, th in bf16_keys:
-        base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
-        r, o, h = best[base % "recur"], best.get(base % "onednn"), best[base % "recur_bf16"]
+    for key in bf16_keys:
+        cell, I, H, T, B, th = key
+        r, o, h = best[bench_name("recur", *key)], best.get(bench_name("onednn", *key)), best[bench_name("recur_bf16", *key)]
         sp = f"{o[0]/h[0]:.2f}x" if o else "n/a"
         lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {fmt_time(h[0])} | **{sp}** | {r[0]/h[0]:.2f}x |")
 
@@ -218,14 +225,6 @@ if load_read:
     lines.append("")
     lines.append(f"Load / read = {l/r:.2f}x.")
 # The targets of issue 5, read off the rows above.
-def ratio(cell, I, H, T, B, th):
-    base = f"{cell}/%s/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
-    r, o = best.get(base % "recur"), best.get(base % "onednn")
-    return o[0] / r[0] if r and o else None
-def scaling(cell, I, H, T, B):
-    base = f"{cell}/recur/I:{I}/H:{H}/T:{T}/B:{B}/threads:%d"
-    one, two = best.get(base % 1), best.get(base % 2)
-    return one[0] / two[0] if one and two else None
 lstm_shapes = sorted({(I, H, T) for c, I, H, T, B, th in keys if c == "lstm"}, key=lambda s: (s[1], s[0], -s[2]))
 def summary(values):
     values = [v for v in values if v is not None]
@@ -236,14 +235,14 @@ lines.append("")
 lines.append("| target | measured (worst – best over the standard LSTM shapes) | met |")
 lines.append("|---|---|---|")
 for th in (1, 2):
-    text, worst = summary([ratio("lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
+    text, worst = summary([speedup("recur", "lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
     lines.append(f"| B=1, {th} thread{'s' if th > 1 else ''}: recur ≥ 2.0x oneDNN | {text} | {'yes' if worst and worst >= 2.0 else 'no'} |")
 for th in (1, 2):
-    text, worst = summary([bf16_ratio("lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
+    text, worst = summary([speedup("recur_bf16", "lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
     if worst:
         lines.append(f"| (not a target: the same with bf16 recurrent weights, B=1, {th} thread{'s' if th > 1 else ''}) | {text} | ({'≥ 2.0x' if worst >= 2.0 else '< 2.0x'}) |")
 for th in (1, 2):
-    text, worst = summary([ratio("lstm", I, H, T, 64, th) for I, H, T in lstm_shapes])
+    text, worst = summary([speedup("recur", "lstm", I, H, T, 64, th) for I, H, T in lstm_shapes])
     lines.append(f"| B=64, {th} thread{'s' if th > 1 else ''}: recur ≥ 1.0x oneDNN | {text} | {'yes' if worst and worst >= 1.0 else 'no'} |")
 text, worst = summary([scaling("lstm", I, H, T, 64) for I, H, T in lstm_shapes])
 lines.append(f"| 2 threads over 1, B=64: ≥ 1.8x | {text} | {'yes' if worst and worst >= 1.8 else 'no'} |")
