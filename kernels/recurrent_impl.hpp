@@ -555,7 +555,8 @@ struct Recurrent {
     // bf16 panels 4-10% slower).
     if (a.B == 1) {
       if constexpr (!kBf16) {
-        if ((p1 - p0) * a.shape.panel_floats() * 4 <= kSinglePanelsUpTo) return sweep<Cell, 1, false>(a, p0, p1);
+        const int64_t bytes = (p1 - p0) * a.shape.panel_floats() * static_cast<int64_t>(sizeof(float));
+        if (bytes <= kSinglePanelsUpTo) return sweep<Cell, 1, false>(a, p0, p1);
       }
       return sweep<Cell, 2, kBf16>(a, p0, p1);
     }
