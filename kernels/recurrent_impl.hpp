@@ -226,19 +226,23 @@ struct Recurrent {
   }
 
   // ---- cache blocking for many rows ----------------------------------------------------------
-  // With more rows than one micro-kernel holds, one panel is swept in chunks of kc k's (a chunk
-  // stays in L1 while every row block of up to kSuperRows rows passes over it); partial sums
-  // wait in a stack buffer between chunks. Each unit's sum still runs over k in order from 0,
-  // so the values are those of the unblocked kernel, bit for bit.
-  static constexpr int64_t kL1ChunkBytes = 24 * 1024;
+  // With more rows than one micro-kernel holds, one panel is swept in chunks of kc k's
+  // (l1_chunk_bytes() of it: a chunk stays in L1 while every row block of up to kSuperRows rows
+  // passes over it); partial sums wait in a stack buffer between chunks. Each unit's sum still
+  // runs over k in order from 0, so the values are those of the unblocked kernel, bit for bit.
   static constexpr int kSuperRows = 48;
-  // Up to this many chunks of k, streaming a whole panel from L2 per row block beats the
+  // Up to this many bytes of panel, streaming a whole panel from L2 per row block beats the
   // partial-sum round trips (measured on Zen 4: K=256 at B=16/64 is 13-15% faster unblocked; at
   // K=512 blocked is faster). Values are the same either way.
-  static constexpr int64_t kBlockAboveChunks = 4;
+  static constexpr int64_t kBlockAbovePanelBytes = 96 * 1024;
   template <int NV>
-  static constexpr int64_t chunk_k() {  // even: a bf16 word's k pair is never split
-    return kL1ChunkBytes / (NV * V * 4) < 16 ? 16 : kL1ChunkBytes / (NV * V * 4) / 2 * 2;
+  static RECUR_KERNEL_INLINE bool blocks(int64_t K) {
+    return K * NV * V * static_cast<int64_t>(sizeof(float)) > kBlockAbovePanelBytes;
+  }
+  template <int NV>
+  static int64_t chunk_k() {  // even: a bf16 word's k pair is never split
+    const int64_t k = l1_chunk_bytes() / (NV * V * static_cast<int64_t>(sizeof(float)));
+    return k < 16 ? 16 : k / 2 * 2;
   }
 
   // The sums of a unit may run over two segments of k, one after the other: the fused step
@@ -288,8 +292,7 @@ struct Recurrent {
   template <int MR, int NV, class Start, class Mid, class Fin>
   static void panel_rows_blocked(int64_t B, const Segment* segs, int n_segs, const Start& start,
                                  const Mid& mid, const Fin& fin) {
-    constexpr int64_t kc = chunk_k<NV>();
-    static_assert(kc % 2 == 0, "a chunk must not split a bf16 word's k pair");
+    const int64_t kc = chunk_k<NV>();
     alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
     for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
       const int64_t rows = B - b0 < kSuperRows ? B - b0 : kSuperRows;
@@ -561,7 +564,7 @@ struct Recurrent {
       return sweep<Cell, 2, kBf16>(a, p0, p1);
     }
     const int64_t K = a.shape.K + (fuses<Cell>(a) ? a.w_shape.K : 0);
-    const bool blocked = a.B > MR && K > kBlockAboveChunks * chunk_k<NV>();
+    const bool blocked = a.B > MR && blocks<NV>(K);
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       if (blocked) {
@@ -627,7 +630,7 @@ struct Recurrent {
                       const float* bias, float* C, int64_t ldc, int64_t p0, int64_t p1) {
     constexpr int NV = G * sub_blocks(G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
-    const bool blocked = M > MR && sh.K > kBlockAboveChunks * chunk_k<NV>();
+    const bool blocked = M > MR && blocks<NV>(sh.K);
     for (int64_t p = p0; p < p1; ++p) {
       if (blocked) {
         const Segment seg{panels + p * sh.panel_floats(), sh.K, A, false};
