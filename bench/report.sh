@@ -61,6 +61,16 @@ fi
 [[ -n "$keep_json" ]] && cp "$json" "$keep_json"
 
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+# The model name alone does not tell a Zen 4 from a Zen 5 guest: family, model and the caches
+# the kernels block for (recur reads L1d at load).
+family="$(lscpu | sed -n 's/^CPU family: *//p' | head -1)"
+model="$(lscpu | sed -n 's/^Model: *//p' | head -1)"
+caches=""  # per core as the kernel's sysfs gives them (getconf's L3 can be the host's)
+for d in /sys/devices/system/cpu/cpu0/cache/index*; do
+  [[ -r $d/level && $(cat "$d/type") != Instruction ]] || continue
+  caches+=", L$(cat "$d/level")$([[ $(cat "$d/type") == Data ]] && echo d) $(cat "$d/size")"
+done
+cpu="$cpu, family ${family:-?} model ${model:-?}$caches"
 cores="$(nproc)"
 flags="$(grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 command="bench/report.sh $quick --reps $reps --min-time $min_time${filter:+ --filter '$filter'}"
