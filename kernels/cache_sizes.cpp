@@ -1,11 +1,11 @@
-// The cache sizes the kernels block for, read from the CPU once (kernels/recurrent.hpp).
+// The L1 data cache size the B = 1 sweep plans for, read from the CPU once (kernels/recurrent.hpp).
 #include <unistd.h>
 
 #include "kernels/recurrent.hpp"
 
 namespace recur::kernels {
 
-int64_t l1_chunk_bytes() noexcept {
+int64_t l1_budget_bytes() noexcept {
   static const int64_t bytes = [] {
     const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);  // 0 or -1 where the kernel does not say
     const int64_t known = l1 >= 16 * 1024 && l1 <= 1024 * 1024 ? l1 : 32 * 1024;

@@ -47,13 +47,10 @@ float from_bf16(uint16_t b) noexcept;
 // (|x| >= 2^128 - 2^119), or n if there is none.
 int64_t first_bf16_overflow(const float* x, int64_t n) noexcept;
 
-// Bytes of k-chunk the cache-blocked kernels keep in L1 while row blocks pass over it: 3/4 of
-// this CPU's L1 data cache (sysconf; 32 KiB if it does not say), read once. Measured: 24 KiB
-// best on Zen 4 (L1d 32 KiB); on Zen 5 (48 KiB) 36 KiB was 4-9% faster than 24 KiB at
-// B = 16/64 with K >= 1024 and at gru (512,512) B = 64, equal at (256,256) B = 64 and at B = 1,
-// and -7% / +8% in two rounds at (1536,1536) B = 4. Only a blocking size: every sum runs in
-// the same k order.
-int64_t l1_chunk_bytes() noexcept;
+// Bytes of panel a B = 1 sweep can count on finding in L1 (3/4 of this CPU's L1 data cache,
+// from sysconf; 32 KiB if it does not say), read once: whether panels go in pairs (see
+// step_rows in recurrent_impl.hpp). Only a choice of order: every sum runs in the same k order.
+int64_t l1_budget_bytes() noexcept;
 
 // 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
 class AlignedFloats {

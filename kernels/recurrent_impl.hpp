@@ -115,12 +115,9 @@ struct Recurrent {
 
   static constexpr int sub_blocks(int G) { return G >= 4 ? 1 : (G >= 2 ? 2 : 4); }
 
-  // Row i of a GEMM input, and the rows from i on.
+  // Row i of a GEMM input.
   static RECUR_KERNEL_INLINE const float* row(const RowsIn& A, int64_t i) {
     return A.ptr ? A.ptr[i] : A.base + i * A.ld;
-  }
-  static RECUR_KERNEL_INLINE RowsIn rows_from(const RowsIn& A, int64_t i) {
-    return A.ptr ? RowsIn{nullptr, 0, A.ptr + i} : RowsIn{A.base + i * A.ld, A.ld, nullptr};
   }
 
   // ---- the streaming product -------------------------------------------------------------
@@ -206,128 +203,10 @@ struct Recurrent {
       }
     }
   }
-  // accumulate over a panel of either kind.
-  template <int MR, int NP, int NV>
-  static RECUR_KERNEL_INLINE void accumulate_any(bool bf16, int64_t k0, int64_t k1, const float* panels,
-                                                 int64_t panel_words, const float* const (&h)[MR],
-                                                 vf (&acc)[MR][NP * NV]) {
-    if (bf16) {
-      accumulate_bf16<MR, NP, NV>(k0, k1, panels, panel_words, h, acc);
-    } else {
-      accumulate<MR, NP, NV>(k0, k1, panels, panel_words, h, acc);
-    }
-  }
-
   template <int MR, int NV>
   static RECUR_KERNEL_INLINE void zero(vf (&acc)[MR][NV]) {
     for (int r = 0; r < MR; ++r) {
       for (int j = 0; j < NV; ++j) acc[r][j] = vf(0.0f);
-    }
-  }
-
-  // ---- cache blocking for many rows ----------------------------------------------------------
-  // With more rows than one micro-kernel holds, one panel is swept in chunks of kc k's
-  // (l1_chunk_bytes() of it: a chunk stays in L1 while every row block of up to kSuperRows rows
-  // passes over it); partial sums wait in a stack buffer between chunks. Each unit's sum still
-  // runs over k in order from 0, so the values are those of the unblocked kernel, bit for bit.
-  static constexpr int kSuperRows = 48;
-  // Up to this many bytes of panel, streaming a whole panel from L2 per row block beats the
-  // partial-sum round trips (measured on Zen 4: K=256 at B=16/64 is 13-15% faster unblocked; at
-  // K=512 blocked is faster). Values are the same either way.
-  static constexpr int64_t kBlockAbovePanelBytes = 96 * 1024;
-  template <int NV>
-  static RECUR_KERNEL_INLINE bool blocks(int64_t K) {
-    return K * NV * V * static_cast<int64_t>(sizeof(float)) > kBlockAbovePanelBytes;
-  }
-  template <int NV>
-  static int64_t chunk_k() {  // even: a bf16 word's k pair is never split
-    const int64_t k = l1_chunk_bytes() / (NV * V * static_cast<int64_t>(sizeof(float)));
-    return k < 16 ? 16 : k / 2 * 2;
-  }
-
-  // The sums of a unit may run over two segments of k, one after the other: the fused step
-  // takes x over W's panel, then h over R's. A segment: its panel, its length, its rows.
-  struct Segment {
-    const float* panel;
-    int64_t K;
-    RowsIn A;
-    bool bf16;  // a bf16 panel (PanelShape::bf16)
-  };
-  // Rows [0, MR) of A over k in [k0, k1) of one segment's panel, from the partial sums in
-  // `part`, back to them or, on the last chunk of all, to fin(r, acc_row).
-  template <int MR, int NV, class Fin>
-  static RECUR_KERNEL_INLINE void chunk_block(int64_t k0, int64_t k1, bool last, const Segment& seg,
-                                              const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
-    const float* h[MR];
-    for (int r = 0; r < MR; ++r) h[r] = row(A, r);
-    vf acc[MR][NV];
-    for (int r = 0; r < MR; ++r) {
-      for (int j = 0; j < NV; ++j) acc[r][j] = vf::load_aligned(part[r] + j * V);
-    }
-    accumulate_any<MR, 1, NV>(seg.bf16, k0, k1, seg.panel, 0, h, acc);
-    if (last) {
-      for (int r = 0; r < MR; ++r) fin(r, acc[r]);
-    } else {
-      for (int r = 0; r < MR; ++r) {
-        for (int j = 0; j < NV; ++j) acc[r][j].store_aligned(part[r] + j * V);
-      }
-    }
-  }
-
-  template <int MR, int NV, class Fin>
-  static void chunk_tail(int rows, int64_t k0, int64_t k1, bool last, const Segment& seg,
-                         const RowsIn& A, float (*part)[NV * V], const Fin& fin) {
-    if constexpr (MR >= 1) {
-      if (rows == MR) return chunk_block<MR, NV>(k0, k1, last, seg, A, part, fin);
-      chunk_tail<MR - 1, NV>(rows, k0, k1, last, seg, A, part, fin);
-    }
-  }
-
-  // Rows [0, B) of one panel (one or two segments), cache-blocked: start(b, acc_row) gives a
-  // row's initial sums, mid(acc_row) runs between two segments, fin(b, acc_row) gets the sums.
-  // start and mid run on `part`, for the whole super block, outside the chunk loops: the loads of
-  // the initial sums (gx, from L2 or further) overlap one another instead of holding up the
-  // FMAs, and nothing of theirs stays live in registers across the micro-kernel (a bias vector
-  // hoisted there spilled an accumulator).
-  template <int MR, int NV, class Start, class Mid, class Fin>
-  static void panel_rows_blocked(int64_t B, const Segment* segs, int n_segs, const Start& start,
-                                 const Mid& mid, const Fin& fin) {
-    const int64_t kc = chunk_k<NV>();
-    alignas(64) float part[kSuperRows][NV * V];  // partial sums of a super block of rows
-    for (int64_t b0 = 0; b0 < B; b0 += kSuperRows) {
-      const int64_t rows = B - b0 < kSuperRows ? B - b0 : kSuperRows;
-      for (int64_t r = 0; r < rows; ++r) {
-        vf acc[NV];
-        start(b0 + r, acc);
-        for (int j = 0; j < NV; ++j) acc[j].store_aligned(part[r] + j * V);
-      }
-      for (int sg = 0; sg < n_segs; ++sg) {
-        const Segment& seg = segs[sg];
-        for (int64_t k0 = 0; k0 < seg.K; k0 += kc) {
-          const int64_t k1 = k0 + kc < seg.K ? k0 + kc : seg.K;
-          const bool last = sg == n_segs - 1 && k1 == seg.K;
-          for (int64_t r = 0; r < rows;) {
-            const int64_t base = b0 + r;
-            const auto fin_at = [&](int i, const vf* acc) RECUR_KERNEL_LAMBDA { fin(base + i, acc); };
-            if (r + MR <= rows) {
-              chunk_block<MR, NV>(k0, k1, last, seg, rows_from(seg.A, base), part + r, fin_at);
-              r += MR;
-            } else {
-              chunk_tail<MR - 1, NV>(static_cast<int>(rows - r), k0, k1, last, seg,
-                                     rows_from(seg.A, base), part + r, fin_at);
-              r = rows;
-            }
-          }
-        }
-        if (sg + 1 < n_segs) {
-          for (int64_t r = 0; r < rows; ++r) {
-            vf acc[NV];
-            for (int j = 0; j < NV; ++j) acc[j] = vf::load_aligned(part[r] + j * V);
-            mid(acc);
-            for (int j = 0; j < NV; ++j) acc[j].store_aligned(part[r] + j * V);
-          }
-        }
-      }
     }
   }
 
@@ -474,9 +353,15 @@ struct Recurrent {
     }
   };
 
-  // ---- fused step: panels outer (each stays hot across row blocks), rows in blocks of MR ------
+  // ---- fused step: panels outer (each stays in L2 across row blocks), rows in blocks of MR ----
   // MR rows [b0, b0 + MR) of NP panels from p, all of k in registers; R's panels bf16 or not
-  // (a template argument: each kind of step compiles to a loop of its own).
+  // (a template argument: each kind of step compiles to a loop of its own). No blocking over k:
+  // each row block streams its whole panel from L2 (or L3) with its sums in registers: at 6
+  // rows, 256 bytes per 24 vector FMAs (about 11 bytes a cycle on Zen 4), well within L2's
+  // bandwidth, and no partial sums go through memory. Measured on Zen 4 against k-chunks
+  // kept in L1 with partial sums in memory between them (this path until then): the whole-k
+  // sweep 5-20% faster at B = 16, 32, 64, lstm/gru/rnn, every panel tried from 128 KiB to
+  // 2.3 MiB (K = 512 to 9216), 1 and 2 threads; the gates GEMM below likewise.
   template <class Cell, int MR, int NP, bool kBf16>
   static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
@@ -514,21 +399,6 @@ struct Recurrent {
     }
   }
 
-  // Every row of panel p in chunks of k (the cache-blocked path for many rows).
-  template <class Cell, int MR>
-  static void step_panel_blocked(const StepArgs& a, int64_t p) {
-    constexpr int NV = Cell::G * sub_blocks(Cell::G);
-    Segment segs[2];
-    int n = 0;
-    if (fuses<Cell>(a)) segs[n++] = {a.W + p * a.w_shape.panel_floats(), a.w_shape.K, RowsIn{nullptr, 0, a.x}, false};
-    segs[n++] = {a.R + p * a.shape.panel_floats(), a.shape.K, RowsIn{a.h, a.ldh, nullptr}, a.shape.bf16};
-    panel_rows_blocked<MR, NV>(
-        a.B, segs, n,
-        [&](int64_t b, vf* acc) RECUR_KERNEL_LAMBDA { start<Cell>(a, b, p, acc); },
-        [&](vf* acc) RECUR_KERNEL_LAMBDA { add_bias<Cell>(a, p, acc); },
-        [&](int64_t b, const vf* acc) RECUR_KERNEL_LAMBDA { Cell::epilogue(a, b, p, acc); });
-  }
-
   // One row over panels [p0, p1), NP at a time, in the step's direction.
   static constexpr int64_t kSinglePanelsUpTo = 256 * 1024;  // bytes of a thread's panels
   template <class Cell, int NP, bool kBf16>
@@ -550,7 +420,7 @@ struct Recurrent {
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
     // One row: the panels in pairs (twice the independent FMA chains), but one at a time when
     // this thread's fp32 panels are few enough to stay near L1 (kSinglePanelsUpTo) and a pair
-    // would not fit in l1_chunk_bytes(): the zig-zag (StepArgs::backward) finds in cache only
+    // would not fit in l1_budget_bytes(): the zig-zag (StepArgs::backward) finds in cache only
     // what the last panels read left there, and a panel's k run forward either way, so the
     // smaller the unit of the sweep the more of it hits. Measured at B = 1, 1 thread: Zen 4
     // (L1d 32 KiB, where a K = 64 pair is all of it): single panels 10% faster at (8,64), 4-7% at
@@ -561,20 +431,14 @@ struct Recurrent {
     if (a.B == 1) {
       if constexpr (!kBf16) {
         const int64_t panel_bytes = a.shape.panel_floats() * static_cast<int64_t>(sizeof(float));
-        if ((p1 - p0) * panel_bytes <= kSinglePanelsUpTo && 2 * panel_bytes > l1_chunk_bytes()) {
+        if ((p1 - p0) * panel_bytes <= kSinglePanelsUpTo && 2 * panel_bytes > l1_budget_bytes()) {
           return sweep<Cell, 1, false>(a, p0, p1);
         }
       }
       return sweep<Cell, 2, kBf16>(a, p0, p1);
     }
-    const int64_t K = a.shape.K + (fuses<Cell>(a) ? a.w_shape.K : 0);
-    const bool blocked = a.B > MR && blocks<NV>(K);
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
-      if (blocked) {
-        step_panel_blocked<Cell, MR>(a, p);
-        continue;
-      }
       int64_t b = 0;
       for (; b + MR <= a.B; b += MR) step_block<Cell, MR, 1, kBf16>(a, p, b);
       if (b < a.B) step_tail<Cell, MR - 1, kBf16>(a, p, b, a.B - b);
@@ -634,19 +498,7 @@ struct Recurrent {
                       const float* bias, float* C, int64_t ldc, int64_t p0, int64_t p1) {
     constexpr int NV = G * sub_blocks(G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
-    const bool blocked = M > MR && blocks<NV>(sh.K);
     for (int64_t p = p0; p < p1; ++p) {
-      if (blocked) {
-        const Segment seg{panels + p * sh.panel_floats(), sh.K, A, false};
-        panel_rows_blocked<MR, NV>(
-            M, &seg, 1,
-            [](int64_t, vf* acc) RECUR_KERNEL_LAMBDA {
-              for (int j = 0; j < NV; ++j) acc[j] = vf(0.0f);
-            },
-            [](vf*) {},
-            [&](int64_t m, const vf* acc) RECUR_KERNEL_LAMBDA { gates_store<G>(sh, bias, C + m * ldc, p, acc); });
-        continue;
-      }
       int64_t m = 0;
       for (; m + MR <= M; m += MR) gates_block<G, MR>(sh, panels, A, bias, C, ldc, p, m);
       if (m < M) gates_tail<G, MR - 1>(sh, panels, A, bias, C, ldc, p, m, M - m);

@@ -1,6 +1,6 @@
 // bf16 recurrent panels (kernels/recurrent.hpp): the rounding, the packed layout, and the
 // contract that a step over bf16 panels gives the bits of the same step over fp32 panels of the
-// rounded weights, for every cell, ISA and path (one row, a few rows, cache-blocked rows, the
+// rounded weights, for every cell, ISA and path (one row, a few rows, many rows, the
 // fused input projection, odd and even K).
 #include <doctest/doctest.h>
 
@@ -176,8 +176,8 @@ TEST_CASE("kernels: a step over bf16 panels equals the step over fp32 panels of 
   struct Shape {
     int64_t I, H, B;
   };
-  // One row (two panels at a time), a few rows, many rows with long k (the cache-blocked path,
-  // chunks of k over the bf16 words), odd and even K.
+  // One row (two panels at a time), a few rows, many rows with long k (row blocks and a tail
+  // over the bf16 words), odd and even K.
   const Shape shapes[] = {{5, 17, 1}, {8, 64, 1}, {37, 34, 3}, {16, 33, 7}, {300, 401, 13}, {64, 400, 20}};
   uint32_t seed = 1;
   for (const IsaCase& isa : isas()) {

@@ -36,7 +36,7 @@ TEST_CASE("kernels: gates GEMM over packed panels equals gemm_f32_ref") {
     for (int64_t G : {1, 3, 4}) {
       for (int64_t H : kHidden) {
         for (int64_t M : {1, 5, 13, 61}) {
-          // K = 400 with many rows takes the cache-blocked path (chunks of k, partial sums).
+          // K = 400 with many rows: several row blocks and a tail block over a long panel.
           const int64_t K = M == 61 ? 400 : 11;
           CAPTURE(isa.name); CAPTURE(G); CAPTURE(H); CAPTURE(M);
           const auto W = random_vec(rng, G * H * K, 0.5f);
@@ -67,7 +67,7 @@ TEST_CASE("kernels: gates GEMM over packed panels equals gemm_f32_ref") {
 
 TEST_CASE("kernels: fused lstm step equals gemm_f32_ref + lstm_cell_f32_ref") {
   std::mt19937 rng(11);
-  // (H, B) pairs: the small shapes, plus H = 401 with 13 rows for the cache-blocked path.
+  // (H, B) pairs: the small shapes, plus H = 401 with 13 rows (two row blocks and a tail).
   std::vector<std::pair<int64_t, int64_t>> shapes;
   for (int64_t H : kHidden) {
     for (int64_t B : kBatch) shapes.push_back({H, B});
@@ -196,7 +196,7 @@ TEST_CASE("kernels: fused rnn step equals gemm_f32_ref + rnn_cell_f32_ref") {
   }
 }
 
-TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocked == unblocked)") {
+TEST_CASE("kernels: a row's result does not depend on the batch it is in (many rows == one row)") {
   std::mt19937 rng(23);
   for (const IsaCase& isa : isas()) {
     if (!isa.available) continue;
@@ -208,7 +208,7 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocke
     const AlignedFloats panels = pack(*isa.k, 4, H, H, R.data());
     StepArgs a;
     a.shape = isa.k->shape(4, H, H); a.R = panels.data(); a.ldh = a.ldh_prev = a.ldh_next = a.ldc = H;
-    // All rows at once (cache-blocked path).
+    // All rows at once (row blocks of MR and a tail block).
     std::vector<float> c_all = c0, h_all(static_cast<size_t>(B * H));
     a.B = B; a.gx = t.gx_rows.data(); a.h = a.h_prev = t.h.data(); a.h_next = h_all.data(); a.c = c_all.data();
     isa.k->lstm(a, 0, a.shape.panels());
@@ -230,8 +230,8 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (blocke
 
 // The fused step (x · W + bias on the step's own accumulators) against the two-pass route
 // (gates GEMM into gx, then the step from gx): the same bits, for lstm and rnn, one row (two
-// panels at a time), a few rows, and many rows with long k (the cache-blocked path, where the
-// bias goes in between the chunks of x and those of h). Row 3 does not take the step: its
+// panels at a time), a few rows, and many rows with long k (row blocks and a tail, the bias
+// going in between the sums over x and those over h). Row 3 does not take the step: its
 // input pointer reads zeros, and its state is kept.
 TEST_CASE("kernels: fused input projection equals gates GEMM + step bit for bit") {
   std::mt19937 rng(29);

@@ -66,7 +66,7 @@ TEST_CASE("bf16 recurrent weights: results are those of the f32 model of the rou
     for (int64_t B : {1, 5, 20}) add(o, 6, B);  // B = 20: lstm and rnn compute x·W in the step
     o.hidden_size = 300;
     o.input_size = 40;
-    add(o, 3, 20);  // cache-blocked rows over chunks of bf16 words
+    add(o, 3, 20);  // many rows (row blocks and a tail) over long bf16 panels
     o.hidden_size = 16;
     o.num_layers = 2;
     o.direction = Direction::bidirectional;
