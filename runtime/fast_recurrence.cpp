@@ -44,10 +44,11 @@ constexpr int64_t kMinGemmFmasPerThread = 1 << 21;     // input-projection multi
 // (240,1024), (1024,1024), (1536,1536).
 constexpr int64_t kMinRowsPerThread = 16;
 constexpr int64_t kRowSplitMaxWeightBytes = 8 << 20;
-// With at least this many rows in a step (lstm, rnn), the step computes x · W itself, unless
-// both halves run well apart: H <= kFuseAboveH (the step's panels short enough to stream whole
-// per row block) and I >= kFuseBelowI (a GEMM of its own pays). Measured on Zen 4 at B = 16/64:
-// fused 3-9% faster at (512,512), (240,1024), (1024,1024), (8,64); 3-4% slower at (256,256).
+// With at least this many rows in a step (lstm, rnn), the step computes x · W itself; rnn not
+// where both halves run well apart: H <= kFuseAboveH (its panels short) and I >= kFuseBelowI
+// (a GEMM of its own pays). Measured on Zen 4 at B = 16/64 with the whole-k kernels: lstm fused
+// 4-6% faster at (256,256), (128,128), (256,128), (64,256) (1 and 2 threads), 3-9% at (512,512),
+// (240,1024), (1024,1024), (8,64); rnn (256,256) fused 9% slower.
 constexpr int64_t kFuseRows = 16;
 constexpr int64_t kFuseAboveH = 256;
 constexpr int64_t kFuseBelowI = 64;
@@ -244,8 +245,9 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   // pre-activations written and read back. With few rows it is hoisted out of the steps, a chunk
   // of them at a time (about kChunkRows rows, so each W panel serves many rows), just before
   // them. Both give the same bits (kernels/recurrent.hpp).
-  const bool fused = (l.cell == CellType::lstm || l.cell == CellType::rnn) && widest >= kFuseRows &&
-                     (H > kFuseAboveH || l.I < kFuseBelowI);
+  const bool fused = widest >= kFuseRows &&
+                     (l.cell == CellType::lstm ||
+                      (l.cell == CellType::rnn && (H > kFuseAboveH || l.I < kFuseBelowI)));
   const int64_t chunk = fused ? 1 : std::max<int64_t>(1, kChunkRows / widest);  // steps per chunk
   const int64_t chunks = fused ? 0 : (steps + chunk - 1) / chunk;
 
