@@ -52,17 +52,24 @@ if [[ -n "$from_json" ]]; then
   cp "$from_json" "$json"
   load_before="(not recorded)"
   load_after="(not recorded)"
+  steal="(not recorded)"
 else
+  # The hypervisor's steal time (the 8th value of /proc/stat's cpu line): time our vCPUs were
+  # runnable but the host ran something else. Neither the load average nor `par` shows it.
+  cpu_ticks() { awk '/^cpu /{t=0; for (i=2;i<=9;i++) t+=$i; print $9, t}' /proc/stat; }
+  read -r steal0 total0 < <(cpu_ticks)
   load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "report.sh: $bench ${args[*]}" >&2
   "$bench" "${args[@]}" > /dev/null
   load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+  read -r steal1 total1 < <(cpu_ticks)
+  steal="$(awk -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) 'BEGIN { printf "%.1f%%", (t > 0 ? 100 * s / t : 0) }')"
 fi
 [[ -n "$keep_json" ]] && cp "$json" "$keep_json"
 
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 # The model name alone does not tell a Zen 4 from a Zen 5 guest: family, model and the caches
-# the kernels block for (recur reads L1d at load).
+# (recur reads L1d at load: it decides how a B = 1 step sweeps the panels).
 family="$(lscpu | sed -n 's/^CPU family: *//p' | head -1)"
 model="$(lscpu | sed -n 's/^Model: *//p' | head -1)"
 caches=""  # per core as the kernel's sysfs gives them (getconf's L3 can be the host's)
@@ -75,9 +82,9 @@ cores="$(nproc)"
 flags="$(grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 command="bench/report.sh $quick --reps $reps --min-time $min_time${filter:+ --filter '$filter'}"
 
-python3 - "$json" "$out" "$cpu" "$cores" "$flags" "$command" "$load_before" "$load_after" <<'PY'
+python3 - "$json" "$out" "$cpu" "$cores" "$flags" "$command" "$load_before" "$load_after" "$steal" <<'PY'
 import json, sys, datetime, re
-path, out, cpu, cores, flags, command, load_before, load_after = sys.argv[1:9]
+path, out, cpu, cores, flags, command, load_before, load_after, steal = sys.argv[1:10]
 data = json.load(open(path))
 # fp32 FMA peak per core: measured in this run (peak/fma_f32), else DESIGN.md §4's figure.
 PEAK_PER_CORE, peak_source = 228.0, "DESIGN.md §4 (not measured in this run)"
@@ -132,8 +139,9 @@ lines = []
 lines.append("# Benchmarks: recur vs oneDNN")
 lines.append("")
 lines.append(f"Measured {data['context'].get('date', '?')} on {cpu} ({cores} CPUs; {flags.strip()}),")
-lines.append(f"load average {load_before} before and {load_after} after the run (a shared machine: other")
-lines.append("jobs may have been running; repetitions ran interleaved; each row is the fastest of them).")
+lines.append(f"load average {load_before} before and {load_after} after the run, {steal} of the CPU time")
+lines.append("stolen by the hypervisor during it (a shared machine: other jobs may have been running;")
+lines.append("repetitions ran interleaved; each row is the fastest of them).")
 lines.append("")
 lines.append(f"Command: `{command}` (build: `cmake --preset release && cmake --build --preset release -j2`);")
 lines.append(f"recur kernels: {data['context'].get('recur_isa', '?')} (RECUR_ISA overrides). Google Benchmark appends")
