@@ -402,11 +402,12 @@ struct Recurrent {
     }
   }
 
+  // A block of `rows` rows, 1 <= rows <= MR: the micro-kernel compiled for that row count.
   template <class Cell, int MR, bool kBf16>
-  static void step_tail(const StepArgs& a, int64_t p, int64_t b0, int64_t rows) {
+  static void step_any_block(const StepArgs& a, int64_t p, int64_t b0, int64_t rows) {
     if constexpr (MR >= 1) {
       if (rows == MR) return step_block<Cell, MR, 1, kBf16>(a, p, b0);
-      step_tail<Cell, MR - 1, kBf16>(a, p, b0, rows);
+      step_any_block<Cell, MR - 1, kBf16>(a, p, b0, rows);
     }
   }
 
@@ -452,11 +453,7 @@ struct Recurrent {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       for (int64_t b = 0, n = 0; b < a.B; b += n) {
         n = block_rows<MR>(a.B - b);
-        if (n == MR) {
-          step_block<Cell, MR, 1, kBf16>(a, p, b);
-        } else {
-          step_tail<Cell, MR - 1, kBf16>(a, p, b, n);
-        }
+        step_any_block<Cell, MR, kBf16>(a, p, b, n);
       }
     }
   }
@@ -499,13 +496,14 @@ struct Recurrent {
     }
   }
 
+  // A block of `rows` rows, 1 <= rows <= MR (as step_any_block).
   template <int G, int MR>
-  static void gates_tail(const PanelShape& sh, const float* panels, const RowsIn& A,
-                         const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0,
-                         int64_t rows) {
+  static void gates_any_block(const PanelShape& sh, const float* panels, const RowsIn& A,
+                              const float* bias, float* C, int64_t ldc, int64_t p, int64_t m0,
+                              int64_t rows) {
     if constexpr (MR >= 1) {
       if (rows == MR) return gates_block<G, MR>(sh, panels, A, bias, C, ldc, p, m0);
-      gates_tail<G, MR - 1>(sh, panels, A, bias, C, ldc, p, m0, rows);
+      gates_any_block<G, MR - 1>(sh, panels, A, bias, C, ldc, p, m0, rows);
     }
   }
 
@@ -517,11 +515,7 @@ struct Recurrent {
     for (int64_t p = p0; p < p1; ++p) {
       for (int64_t m = 0, n = 0; m < M; m += n) {
         n = block_rows<MR>(M - m);
-        if (n == MR) {
-          gates_block<G, MR>(sh, panels, A, bias, C, ldc, p, m);
-        } else {
-          gates_tail<G, MR - 1>(sh, panels, A, bias, C, ldc, p, m, n);
-        }
+        gates_any_block<G, MR>(sh, panels, A, bias, C, ldc, p, m, n);
       }
     }
   }
