@@ -35,29 +35,39 @@ struct Recurrent {
   static constexpr int V = static_cast<int>(vf::size);
 
   // ---- activations -----------------------------------------------------------------------
-  // exp(-a) for a >= 0 (Cephes expf: Cody-Waite reduction, its degree-6 polynomial by Horner,
-  // scaling by 2^n through the exponent bits). a is clamped to 88, where 2^n reaches 2^-127 and
-  // the bits give 0: results below FLT_MIN flush to 0, as they would under FTZ. n is rounded by
-  // adding 1.5 * 2^23 (in the default rounding mode: to nearest), which also leaves n + 127 in
-  // the low mantissa bits, the exponent field of 2^n one shift away (13 vector operations;
-  // nearbyint, a conversion and an add took 17). NaN in, NaN out: min returns its second operand
-  // when one is NaN (minps), so a NaN a passes the clamp.
-  static RECUR_KERNEL_INLINE vf exp_neg(vf a) {
-    const vf t = xsimd::min(vf(88.0f), a);                     // [0, 88]
-    constexpr float kRound = 12582912.0f + 127.0f;             // 1.5 * 2^23, plus the bias
+  // e^-t = 2^n e^r for t in [0, 88] (Cody-Waite): n = round(-t log2 e), r = -t - n ln2 in two
+  // parts, |r| <= ln2 / 2. n is rounded by adding 1.5 * 2^23 (in the default rounding mode: to
+  // nearest), which also leaves n + 127 in the low mantissa bits of m, the exponent field of 2^n
+  // one shift away (pow2). q = (e^r - 1) / r by Cephes expf's degree-6 polynomial, by Horner.
+  struct Reduced {
+    vf r, m, q;
+  };
+  static RECUR_KERNEL_INLINE Reduced reduce(vf t) {
+    constexpr float kRound = 12582912.0f + 127.0f;  // 1.5 * 2^23, plus the exponent bias
     const vf m = xsimd::fma(t, vf(-1.44269504088896341f), vf(kRound));
-    const vf n = m - vf(kRound);                                 // round(-t log2 e), in [-127, 0]
-    vf r = xsimd::fnms(n, vf(0.693359375f), t);                 // -t - n ln2, in two parts
+    const vf n = m - vf(kRound);                     // in [-127, 0]
+    vf r = xsimd::fnms(n, vf(0.693359375f), t);     // -t - n ln2
     r = xsimd::fnma(n, vf(-2.12194440e-4f), r);
-    vf p = vf(1.9875691500e-4f);
-    p = xsimd::fma(p, r, vf(1.3981999507e-3f));
-    p = xsimd::fma(p, r, vf(8.3334519073e-3f));
-    p = xsimd::fma(p, r, vf(4.1665795894e-2f));
-    p = xsimd::fma(p, r, vf(1.6666665459e-1f));
-    p = xsimd::fma(p, r, vf(5.0000001201e-1f));
-    p = xsimd::fma(p, r, vf(1.0f));
-    p = xsimd::fma(p, r, vf(1.0f));
-    return p * xsimd::bitwise_cast<vf>(xsimd::bitwise_cast<vi>(m) << 23);  // 2^n
+    vf q = vf(1.9875691500e-4f);
+    q = xsimd::fma(q, r, vf(1.3981999507e-3f));
+    q = xsimd::fma(q, r, vf(8.3334519073e-3f));
+    q = xsimd::fma(q, r, vf(4.1665795894e-2f));
+    q = xsimd::fma(q, r, vf(1.6666665459e-1f));
+    q = xsimd::fma(q, r, vf(5.0000001201e-1f));
+    q = xsimd::fma(q, r, vf(1.0f));
+    return {r, m, q};
+  }
+  static RECUR_KERNEL_INLINE vf pow2(vf m) {
+    return xsimd::bitwise_cast<vf>(xsimd::bitwise_cast<vi>(m) << 23);
+  }
+
+  // exp(-a) for a >= 0. a is clamped to 88, where 2^n reaches 2^-127 and the bits give 0:
+  // results below FLT_MIN flush to 0, as they would under FTZ. NaN in, NaN out: min returns its
+  // second operand when one is NaN (minps), so a NaN a passes the clamp. 13 vector operations
+  // (nearbyint, a conversion and an integer add for n and 2^n took 17).
+  static RECUR_KERNEL_INLINE vf exp_neg(vf a) {
+    const Reduced e = reduce(xsimd::min(vf(88.0f), a));
+    return xsimd::fma(e.q, e.r, vf(1.0f)) * pow2(e.m);
   }
 
   // 1 / d for d in [1, 2]: the hardware estimate (2^-14 on AVX-512, 2^-12 otherwise) refined
@@ -79,22 +89,18 @@ struct Recurrent {
     return xsimd::select(x >= vf(0.0f), s, e * s);
   }
 
-  // tanh: |x| < 0.625 odd polynomial (Cephes tanhf), else (1 - e)/(1 + e) with e = e^-2|x|
-  // (no cancellation there: e <= 0.29). Sign copied from x; exactly ±1 for |x| >= 9.1; NaN in,
-  // NaN out (a NaN |x| fails a < 0.625 and takes the large branch, NaN through exp_neg).
+  // tanh |x| = -u / (2 + u) with u = e^-2|x| - 1 = 2^n (e^r - 1) + (2^n - 1), in (-1, 0]: for
+  // small |x| (n = 0) u is r q, with no cancellation, so one formula serves every x (24 vector
+  // operations; a polynomial for |x| < 0.625 beside (1 - e)/(1 + e) took 32). |x| is clamped to
+  // 9.5, where u rounds to -1: exactly ±1 for |x| >= 9.1. Sign copied from x; NaN in, NaN out
+  // (through the clamp as in exp_neg).
   static RECUR_KERNEL_INLINE vf tanh(vf x) {
-    const vf a = xsimd::abs(x);
-    const vf z = x * x;
-    vf p = vf(-5.70498872745e-3f);
-    p = xsimd::fma(p, z, vf(2.06390887954e-2f));
-    p = xsimd::fma(p, z, vf(-5.37397155531e-2f));
-    p = xsimd::fma(p, z, vf(1.33314422036e-1f));
-    p = xsimd::fma(p, z, vf(-3.33332819422e-1f));
-    const vf small = xsimd::fma(p * z, a, a);                  // |tanh x| for |x| < 0.625
-    const vf e = exp_neg(a + a);
-    const vf large = (vf(1.0f) - e) * recip(vf(1.0f) + e);
-    const vf mag = xsimd::select(a < vf(0.625f), small, large);
-    return mag | (x & vf(-0.0f));                               // copysign(mag, x)
+    const vf a = xsimd::min(vf(9.5f), xsimd::abs(x));
+    const Reduced e = reduce(a + a);
+    const vf s = pow2(e.m);
+    const vf u = xsimd::fma(s, e.q * e.r, s - vf(1.0f));
+    const vf t = u * recip(u + vf(2.0f));                          // -tanh |x|
+    return xsimd::abs(t) | (x & vf(-0.0f));                         // copysign(tanh |x|, x)
   }
 
   // ---- tail-safe loads and stores ------------------------------------------------------------
