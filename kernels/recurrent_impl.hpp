@@ -132,12 +132,19 @@ struct Recurrent {
   }
 
   // ---- the streaming product -------------------------------------------------------------
+  static constexpr int64_t kLine = 64;  // bytes of a cache line
+  // n cache lines from p.
+  struct Lines {
+    const char* p = nullptr;
+    int64_t n = 0;
+  };
   // acc[r][q*NV + j] += sum over k in [k0, k1), in k order, of h[r][k] * panel_q[k][j] for MR
   // rows and NP consecutive panels of NV vectors per k (panel q at panels + q * panel_floats).
+  // While it runs, `ahead` (if any) has the first of its lines requested into L2, one per k.
   template <int MR, int NP, int NV>
   static RECUR_KERNEL_INLINE void accumulate(int64_t k0, int64_t k1, const float* panels,
                                              int64_t panel_floats, const float* const (&h)[MR],
-                                             vf (&acc)[MR][NP * NV]) {
+                                             vf (&acc)[MR][NP * NV], Lines ahead = {}) {
     // Registers: MR*NP*NV accumulators, plus either every weight vector of a k and one
     // broadcast at a time (several rows, when that fits with a register to spare: on AVX-512
     // the other order leaves the allocator one register from spilling an accumulator), or every
@@ -155,6 +162,7 @@ struct Recurrent {
           const vf hk(h[r][k]);
           for (int j = 0; j < NP * NV; ++j) acc[r][j] = xsimd::fma(hk, w[j], acc[r][j]);
         }
+        if (k - k0 < ahead.n) __builtin_prefetch(ahead.p + (k - k0) * kLine, 0, 2);
       }
     } else {
       for (int64_t k = k0; k < k1; ++k) {
@@ -167,6 +175,7 @@ struct Recurrent {
             for (int r = 0; r < MR; ++r) acc[r][q * NV + j] = xsimd::fma(hk[r], wj, acc[r][q * NV + j]);
           }
         }
+        if (k - k0 < ahead.n) __builtin_prefetch(ahead.p + (k - k0) * kLine, 0, 2);
       }
     }
   }
@@ -402,7 +411,8 @@ struct Recurrent {
   // sweep 5-20% faster at B = 16, 32, 64, lstm/gru/rnn, every panel tried from 128 KiB to
   // 2.3 MiB (K = 512 to 9216), 1 and 2 threads; the gates GEMM below likewise.
   template <class Cell, int MR, int NP, bool kBf16>
-  static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0) {
+  static RECUR_KERNEL_INLINE void step_block(const StepArgs& a, int64_t p, int64_t b0,
+                                             Lines ahead_w = {}, Lines ahead_r = {}) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     vf acc[MR][NP * NV];
     for (int r = 0; r < MR; ++r) {
@@ -412,7 +422,7 @@ struct Recurrent {
       const int64_t pfw = a.w_shape.panel_floats();
       const float* x[MR];
       for (int r = 0; r < MR; ++r) x[r] = a.x[b0 + r];
-      accumulate<MR, NP, NV>(0, a.w_shape.K, a.W + p * pfw, pfw, x, acc);
+      accumulate<MR, NP, NV>(0, a.w_shape.K, a.W + p * pfw, pfw, x, acc, ahead_w);
       for (int r = 0; r < MR; ++r) {
         for (int q = 0; q < NP; ++q) add_bias<Cell>(a, p + q, acc[r] + q * NV);
       }
@@ -423,7 +433,7 @@ struct Recurrent {
     if constexpr (kBf16) {
       accumulate_bf16<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
     } else {
-      accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc);
+      accumulate<MR, NP, NV>(0, a.shape.K, a.R + p * pf, pf, h, acc, ahead_r);
     }
     for (int r = 0; r < MR; ++r) {
       for (int q = 0; q < NP; ++q) Cell::activate(acc[r] + q * NV);
@@ -435,11 +445,22 @@ struct Recurrent {
 
   // A block of `rows` rows, 1 <= rows <= MR: the micro-kernel compiled for that row count.
   template <class Cell, int MR, bool kBf16>
-  static void step_any_block(const StepArgs& a, int64_t p, int64_t b0, int64_t rows) {
+  static void step_any_block(const StepArgs& a, int64_t p, int64_t b0, int64_t rows,
+                             Lines ahead_w, Lines ahead_r) {
     if constexpr (MR >= 1) {
-      if (rows == MR) return step_block<Cell, MR, 1, kBf16>(a, p, b0);
-      step_any_block<Cell, MR - 1, kBf16>(a, p, b0, rows);
+      if (rows == MR) return step_block<Cell, MR, 1, kBf16>(a, p, b0, ahead_w, ahead_r);
+      step_any_block<Cell, MR - 1, kBf16>(a, p, b0, rows, ahead_w, ahead_r);
     }
+  }
+
+  // Part `part` of `parts` of the panel at `panel` (`bytes` long): the lines the row block
+  // `part` of a panel requests of the next one.
+  static RECUR_KERNEL_INLINE Lines slice(const float* panel, int64_t bytes, int64_t part, int64_t parts) {
+    const int64_t lines = bytes / kLine;
+    const int64_t per = (lines + parts - 1) / parts;
+    const int64_t first = part * per;
+    const int64_t n = first >= lines ? 0 : (lines - first < per ? lines - first : per);
+    return {reinterpret_cast<const char*>(panel) + first * kLine, n};
   }
 
   // One row over panels [p0, p1), NP at a time, in the step's direction.
@@ -480,11 +501,21 @@ struct Recurrent {
       }
       return sweep<Cell, 2, kBf16>(a, p0, p1);
     }
+    // Rows in blocks; with StepArgs::prefetch_next, each block of a panel also requests its
+    // share of the next panel's lines (R's and, fused, W's) into L2, one per k.
+    const int64_t pf = a.shape.panel_floats(), pfw = a.W ? a.w_shape.panel_floats() : 0;
+    const int64_t fb = static_cast<int64_t>(sizeof(float));
+    const int64_t blocks = (a.B + MR - 1) / MR;
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
-      for (int64_t b = 0, n = 0; b < a.B; b += n) {
+      const int64_t next = a.backward ? p - 1 : p + 1;
+      const bool ahead = a.prefetch_next && next >= p0 && next < p1;
+      int64_t part = 0;
+      for (int64_t b = 0, n = 0; b < a.B; b += n, ++part) {
         n = block_rows<MR>(a.B - b);
-        step_any_block<Cell, MR, kBf16>(a, p, b, n);
+        const Lines ahead_w = ahead && a.W ? slice(a.W + next * pfw, pfw * fb, part, blocks) : Lines{};
+        const Lines ahead_r = ahead ? slice(a.R + next * pf, pf * fb, part, blocks) : Lines{};
+        step_any_block<Cell, MR, kBf16>(a, p, b, n, ahead_w, ahead_r);
       }
     }
   }

@@ -231,8 +231,8 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (many r
 // The fused step (x · W + bias on the step's own accumulators) against the two-pass route
 // (gates GEMM into gx, then the step from gx): the same bits, for lstm and rnn, one row (two
 // panels at a time), a few rows, and many rows with long k (row blocks and a tail, the bias
-// going in between the sums over x and those over h). Row 3 does not take the step: its
-// input pointer reads zeros, and its state is kept.
+// going in between the sums over x and those over h), with and without the next panels
+// prefetched. Row 3 does not take the step: its input pointer reads zeros, and its state is kept.
 TEST_CASE("kernels: fused input projection equals gates GEMM + step bit for bit") {
   std::mt19937 rng(29);
   struct Shape {
@@ -279,6 +279,12 @@ TEST_CASE("kernels: fused input projection equals gates GEMM + step bit for bit"
         run_halves(fn, a);
         CHECK(std::memcmp(h_one.data(), h_two.data(), h_one.size() * sizeof(float)) == 0);
         if (lstm) CHECK(std::memcmp(c_one.data(), c_two.data(), c_one.size() * sizeof(float)) == 0);
+        // Requesting each next panel's lines ahead (both directions, W's and R's) changes no bit.
+        std::vector<float> c_ahead = c0, h_ahead(static_cast<size_t>(B * H), -7.0f);
+        a.c = c_ahead.data(); a.h_next = h_ahead.data(); a.prefetch_next = true;
+        run_halves(fn, a);
+        CHECK(std::memcmp(h_ahead.data(), h_one.data(), h_one.size() * sizeof(float)) == 0);
+        if (lstm) CHECK(std::memcmp(c_ahead.data(), c_one.data(), c_one.size() * sizeof(float)) == 0);
         // And the values are right: the reference GEMM for x · W + bias and h · R, then the cell.
         const auto pre = ref_product(x, B, I, W, G * H, bias.data());
         const auto rec = ref_product(h, B, H, R, G * H, nullptr);
