@@ -48,10 +48,10 @@ float from_bf16(uint16_t b) noexcept;
 int64_t first_bf16_overflow(const float* x, int64_t n) noexcept;
 
 // Bytes of panel a B = 1 sweep can count on finding in L1 (3/4 of this CPU's L1 data cache,
-// from sysconf; 32 KiB if it does not say), read once: whether panels go in pairs (see
+// from sysfs or sysconf; 32 KiB if neither says), read once: whether panels go in pairs (see
 // step_rows in recurrent_impl.hpp). Only a choice of order: every sum runs in the same k order.
 int64_t l1_budget_bytes() noexcept;
-// This CPU's last-level (L3) cache in bytes, from sysconf; 32 MiB if it does not say.
+// This CPU's last-level (L3) cache in bytes, from sysfs or sysconf; 32 MiB if neither says.
 int64_t l3_bytes() noexcept;
 
 // 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
@@ -135,9 +135,9 @@ struct StepArgs {
   // The order of panels never changes a value.
   bool backward = false;
   // B > 1: while a panel's row blocks run, request the next panel's lines into L2 (software
-  // prefetch, one line per k; the blocks share them out). For weights the last-level cache
-  // cannot hold, which would otherwise reach each panel's first block at memory latency. Never
-  // changes a value.
+  // prefetch, one line per k; the blocks share them out): W's when fused, and R's when they are
+  // fp32 (bf16 panels are not prefetched). For weights the last-level cache cannot hold, which
+  // would otherwise reach each panel's first block at memory latency. Never changes a value.
   bool prefetch_next = false;
   // Fused input projection (lstm and rnn only): W's packed fp32 panels (the same units per panel
   // as R's), each row's input (I = w_shape.K floats; a row that does not take the step must still

@@ -501,15 +501,18 @@ struct Recurrent {
       }
       return sweep<Cell, 2, kBf16>(a, p0, p1);
     }
-    // Rows in blocks; with StepArgs::prefetch_next, each block of a panel also requests its
-    // share of the next panel's lines (R's and, fused, W's) into L2, one per k.
+    // Rows in blocks; with StepArgs::prefetch_next and more than one block, each block of a
+    // panel also requests its share of the next panel's lines (fused, W's; fp32, R's) into L2,
+    // one per k: the blocks after the first read the panel from L2 and leave the memory idle.
+    // A single block streams its panel from memory anyway, and prefetching beside it competes
+    // (lstm (1536,1536) B = 4, 2 threads: +9..22%).
     const int64_t pf = a.shape.panel_floats(), pfw = a.W ? a.w_shape.panel_floats() : 0;
     const int64_t fb = static_cast<int64_t>(sizeof(float));
     const int64_t blocks = (a.B + MR - 1) / MR;
     for (int64_t i = p0; i < p1; ++i) {
       const int64_t p = a.backward ? p1 - 1 - (i - p0) : i;
       const int64_t next = a.backward ? p - 1 : p + 1;
-      const bool ahead = a.prefetch_next && next >= p0 && next < p1;
+      const bool ahead = a.prefetch_next && blocks > 1 && next >= p0 && next < p1;
       int64_t part = 0;
       for (int64_t b = 0, n = 0; b < a.B; b += n, ++part) {
         n = block_rows<MR>(a.B - b);

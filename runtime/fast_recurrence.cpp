@@ -251,9 +251,9 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
   const int64_t chunk = fused ? 1 : std::max<int64_t>(1, kChunkRows / widest);  // steps per chunk
   // Weights every step streams (all directions) beyond 3/4 of the last-level cache come from
   // memory: each panel's next is prefetched while its row blocks run (StepArgs::prefetch_next).
-  // A/B on Zen 5 (L3 32 MiB), best of 3-8 in one session: lstm (1024,1024) (32 MiB) B = 16 2
-  // threads -7..-26%, (1536,1536) (72 MiB) B = 4 2 threads -22%; B = 64 within the noise (-9..
-  // +10%). Prefetching at every size: +3..5% at (256,256), (240,1024) (20 MiB), gru (512,512).
+  // A/B on Zen 5 (L3 32 MiB, read from sysfs), best of 4-6: lstm (1024,1024) (32 MiB) B = 64 1
+  // thread -5..-10%, B = 16 2 threads -7%, (1536,1536) (72 MiB) B = 16 2 threads -9..-12%.
+  // Prefetching at every size: +3..5% at (256,256), (240,1024) (20 MiB), gru (512,512).
   const int64_t rec_bytes = l.recurrent_bf16 ? 2 : 4;
   const int64_t step_bytes =
       dirs * l.gate_width() * ((fused ? l.I * 4 : 0) + H * rec_bytes);
