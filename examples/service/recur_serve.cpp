@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   app.add_option("--run-threads", o.batcher.run_threads, "threads of each Model::run (1 = none)")
       ->check(CLI::Range(1, 1024));
-  app.add_flag("--no-batching", no_batching, "run each predict alone on its request thread");
+  app.add_flag("--no-batching", no_batching, "run each predict alone on its handler thread");
   app.add_option("--max-streams", o.max_streams, "most live streams; a new id beyond that gets 429")
       ->check(CLI::Range(size_t{1}, size_t{100000000}));
   app.add_option("--stream-idle-s", idle_s, "drop streams unused this long")->check(CLI::Range(0.0, 1e7));
