@@ -118,7 +118,7 @@ TEST_CASE("micro-batcher: announced requests share one run, max_batch splits, a 
     in.x = requests[k].x.data();
     in.seq_len = T;
     in.batch = 1;
-    in.batch_first = true;
+    in.layout = recur::Layout::batch_first;
     auto want = model.run(in);
     REQUIRE(want.ok());
     check_close(results[k].y, want->y, "y");

@@ -128,7 +128,7 @@ inline void predict_and_check(httplib::Client& cli, const Model& ref, const std:
   in.x = x.data();
   in.seq_len = T;
   in.batch = B;
-  in.batch_first = true;
+  in.layout = recur::Layout::batch_first;
   in.lengths = lengths.empty() ? nullptr : lengths.data();
   recur::RunOptions one_thread;
   one_thread.threads = 1;
