@@ -37,18 +37,25 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--batch-window-us", window_us,
                  "longest a predict request waits for others to share its Model::run")
-      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->capture_default_str();
   app.add_option("--max-batch", o.batcher.max_batch, "most sequences per Model::run")
-      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}))
+      ->capture_default_str();
   app.add_option("--threads", workers,
                  "inference workers, each running one batch at a time (0 = the CPUs available)")
-      ->check(CLI::Range(0, 1024));
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   app.add_option("--run-threads", o.batcher.run_threads, "threads of each Model::run (1 = none)")
-      ->check(CLI::Range(1, 1024));
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_flag("--no-batching", no_batching, "run each predict alone on its handler thread");
   app.add_option("--max-streams", o.max_streams, "most live streams; a new id beyond that gets 429")
-      ->check(CLI::Range(size_t{1}, size_t{100000000}));
-  app.add_option("--stream-idle-s", idle_s, "drop streams unused this long")->check(CLI::Range(0.0, 1e7));
+      ->check(CLI::Range(size_t{1}, size_t{100000000}))
+      ->capture_default_str();
+  app.add_option("--stream-idle-s", idle_s, "drop streams unused this long")
+      ->check(CLI::Range(0.0, 1e7))
+      ->capture_default_str();
   app.add_option("--handler-threads", o.http.handler_threads,
                  "threads running requests (a connection holds none while it sends or waits)")
       ->check(CLI::Range(1, 4096))
