@@ -47,34 +47,6 @@ float from_bf16(uint16_t b) noexcept;
 // (|x| >= 2^128 - 2^119), or n if there is none.
 int64_t first_bf16_overflow(const float* x, int64_t n) noexcept;
 
-// Bytes of panel a B = 1 sweep can count on finding in L1 (3/4 of this CPU's L1 data cache,
-// from sysfs or sysconf; 32 KiB if neither says), read once: whether panels go in pairs (see
-// step_rows in recurrent_impl.hpp). Only a choice of order: every sum runs in the same k order.
-int64_t l1_budget_bytes() noexcept;
-// This CPU's last-level (L3) cache in bytes, from sysfs or sysconf; 32 MiB if neither says.
-int64_t l3_bytes() noexcept;
-
-// 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
-class AlignedFloats {
- public:
-  AlignedFloats() = default;
-  explicit AlignedFloats(int64_t n);
-  float* data() noexcept { return p_.get(); }
-  const float* data() const noexcept { return p_.get(); }
-  int64_t size() const noexcept { return n_; }
-  bool empty() const noexcept { return n_ == 0; }
-  // Faults the pages in now (the kernel zeroes them), so that the writes of the packing do not
-  // take the faults: a loader runs this on another core. Only a hint; false if it did nothing.
-  bool prefault() noexcept;
-
- private:
-  struct Free {
-    void operator()(float* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<float, Free> p_;
-  int64_t n_ = 0;
-};
-
 // Packs W (G*H, K) row-major into shape.floats() words (layout above; bf16 if shape.bf16).
 void pack_panels_f32(const PanelShape& shape, const float* W, float* out);
 // The same in pieces, for a loader that streams W from a file: zero the padding (lanes past
@@ -139,6 +111,10 @@ struct StepArgs {
   // fp32 (bf16 panels are not prefetched). For weights the last-level cache cannot hold, which
   // would otherwise reach each panel's first block at memory latency. Never changes a value.
   bool prefetch_next = false;
+  // B = 1 over fp32 panels: sweep the panels one at a time instead of in pairs (pairs give twice
+  // the independent FMA chains; single panels hit more of a cache that holds only a little more
+  // than the sweep's last panels). The runtime's plan decides. Never changes a value.
+  bool single_panels = false;
   // Fused input projection (lstm and rnn only): W's packed fp32 panels (the same units per panel
   // as R's), each row's input (I = w_shape.K floats; a row that does not take the step must still
   // point at readable floats) and the bias (G*H).

@@ -464,7 +464,6 @@ struct Recurrent {
   }
 
   // One row over panels [p0, p1), NP at a time, in the step's direction.
-  static constexpr int64_t kSinglePanelsUpTo = 256 * 1024;  // bytes of a thread's panels
   template <class Cell, int NP, bool kBf16>
   static void sweep(const StepArgs& a, int64_t p0, int64_t p1) {
     if (!a.backward) {
@@ -482,22 +481,10 @@ struct Recurrent {
   static void step_rows(const StepArgs& a, int64_t p0, int64_t p1) {
     constexpr int NV = Cell::G * sub_blocks(Cell::G);
     constexpr int MR = kRegs / NV > 6 ? 6 : (kRegs / NV < 1 ? 1 : kRegs / NV);
-    // One row: the panels in pairs (twice the independent FMA chains), but one at a time when
-    // this thread's fp32 panels are few enough to stay near L1 (kSinglePanelsUpTo) and a pair
-    // would not fit in l1_budget_bytes(): the zig-zag (StepArgs::backward) finds in cache only
-    // what the last panels read left there, and a panel's k run forward either way, so the
-    // smaller the unit of the sweep the more of it hits. Measured at B = 1, 1 thread: Zen 4
-    // (L1d 32 KiB, where a K = 64 pair is all of it): single panels 10% faster at (8,64), 4-7% at
-    // lstm (64,128), gru (64,64), rnn (128,128), equal at (256,256) and (512,512); Zen 5 (48
-    // KiB): pairs 4-12% faster where a pair fits ((8,64), (16,32), (32,64), gru (64,64)), but
-    // 13% and 1% slower at lstm (64,128), rnn (128,128), where it does not. bf16 pairs are half
-    // the size and stay pairs (single bf16 panels 4-10% slower on Zen 4).
+    // One row: the panels in pairs or, with StepArgs::single_panels, one at a time.
     if (a.B == 1) {
       if constexpr (!kBf16) {
-        const int64_t panel_bytes = a.shape.panel_floats() * static_cast<int64_t>(sizeof(float));
-        if ((p1 - p0) * panel_bytes <= kSinglePanelsUpTo && 2 * panel_bytes > l1_budget_bytes()) {
-          return sweep<Cell, 1, false>(a, p0, p1);
-        }
+        if (a.single_panels) return sweep<Cell, 1, false>(a, p0, p1);
       }
       return sweep<Cell, 2, kBf16>(a, p0, p1);
     }

@@ -128,6 +128,7 @@ class Model {
 
   struct Impl;
  private:
+  friend struct ModelFactory;  // internal: builds a Model with its layers' kernels forced (tests)
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -13,8 +13,11 @@
 
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
+#include "runtime/aligned_floats.hpp"
 
 namespace recur::kernels::testing {
+
+using recur::AlignedFloats;  // runtime/aligned_floats.hpp: the panels' storage
 
 struct IsaCase {
   const char* name;

@@ -225,6 +225,21 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (many r
     }
     CHECK(std::memcmp(h_all.data(), h_one.data(), h_all.size() * 4) == 0);
     CHECK(std::memcmp(c_all.data(), c_one.data(), c_all.size() * 4) == 0);
+    // One row sweeping single panels instead of pairs (StepArgs::single_panels), each half of
+    // the panels in one direction: the same bits.
+    std::vector<float> c_single = c0, h_single(static_cast<size_t>(B * H));
+    a.single_panels = true;
+    for (int64_t r = 0; r < B; ++r) {
+      if (!t.active(r)) {
+        std::copy(t.h.begin() + r * H, t.h.begin() + (r + 1) * H, h_single.begin() + r * H);
+        continue;
+      }
+      a.B = 1; a.gx = &t.gx_rows[r]; a.h = a.h_prev = t.h.data() + r * H;
+      a.h_next = h_single.data() + r * H; a.c = c_single.data() + r * H;
+      run_halves(isa.k->lstm, a);
+    }
+    CHECK(std::memcmp(h_single.data(), h_one.data(), h_one.size() * 4) == 0);
+    CHECK(std::memcmp(c_single.data(), c_one.data(), c_one.size() * 4) == 0);
   }
 }
 
