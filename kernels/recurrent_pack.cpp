@@ -1,4 +1,4 @@
-// pack_panel_rows and the bf16 conversions (portable, run once at load).
+// PanelShape, pack_panel_rows and the bf16 conversions (portable; the packing runs once at load).
 // Layouts in kernels/recurrent.hpp: fp32 out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past H;
 // bf16 the same lanes with k and k + 1 in the low and high halves of one 32-bit word.
 #if defined(__SSE2__)
@@ -73,6 +73,17 @@ void pack_bf16_rows(const PanelShape& sh, int64_t row0, int64_t n, const float* 
 }
 
 }  // namespace
+
+int64_t PanelShape::units() const { return S * V; }
+int64_t PanelShape::panels() const { return (H + units() - 1) / units(); }
+int64_t PanelShape::k_rows() const { return bf16 ? (K + 1) / 2 : K; }
+int64_t PanelShape::panel_floats() const { return k_rows() * G * S * V; }
+int64_t PanelShape::floats() const { return panels() * panel_floats(); }
+
+PanelShape RecurrentKernels::shape(int64_t G, int64_t H, int64_t K, bool bf16) const {
+  const int64_t S = G >= 4 ? 1 : (G >= 2 ? 2 : 4);
+  return PanelShape{G, H, K, V, S, bf16};
+}
 
 uint16_t to_bf16(float x) noexcept {
   uint32_t u;

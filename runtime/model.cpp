@@ -1,5 +1,5 @@
 // Model: load (read + validate), choose each layer's kernels, pack the weights (runtime/pack.hpp),
-// drop the originals.
+// keep the config apart from them, drop the originals.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -112,16 +112,18 @@ Status describe(const ModelSpec& spec, const LoadOptions& options, LayerKernels 
   return {};
 }
 
-// Keeps the attributes of `spec` in m.spec, without the weights (they live packed).
-void keep_attributes(ModelSpec&& spec, Model::Impl& m) {
-  m.spec = std::move(spec);
-  for (RecurrentLayer& layer : m.spec.layers) {
-    for (DirectionWeights& w : layer.weights) w = DirectionWeights{};
-  }
-  if (m.spec.head) {
-    m.spec.head->W = Tensor{};
-    m.spec.head->b = Tensor{};
-  }
+// The attributes of `spec`, without the weights (they live packed).
+ModelConfig config_of(const ModelSpec& spec) {
+  ModelConfig c;
+  c.name = spec.name;
+  c.producer = spec.producer;
+  c.source = spec.source;
+  c.source_hash = spec.source_hash;
+  c.batch_first = spec.batch_first;
+  for (const RecurrentLayer& layer : spec.layers) c.layers.push_back(layer);
+  if (spec.head) c.head = static_cast<const HeadConfig&>(*spec.head);
+  c.parameter_count = spec.parameter_count();
+  return c;
 }
 
 // Packs what the packers have not taken (all of it for from_spec), then the head.
@@ -222,7 +224,7 @@ Result<Model> ModelFactory::from_spec(const ModelSpec& spec, const LoadOptions& 
     RECUR_TRY(describe(spec, options, kernels, *impl));
     std::vector<LayerPacker> packers = packers_for(*impl);
     RECUR_TRY(finish_packing(spec, packers, *impl));
-    keep_attributes(ModelSpec(spec), *impl);
+    impl->config = config_of(spec);
     Model model;
     model.impl_ = std::move(impl);
     return model;
@@ -252,7 +254,7 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     if (!file) return file.status();
     if (!packed.ok()) return packed.with_context(path);
     if (Status s = finish_packing(file->spec, sink.packers(), *impl); !s.ok()) return s.with_context(path);
-    keep_attributes(std::move(file->spec), *impl);
+    impl->config = config_of(file->spec);
     Model model;
     model.impl_ = std::move(impl);
     return model;
@@ -267,9 +269,9 @@ const char* weight_format_name(WeightFormat format) noexcept {
   return format == WeightFormat::bf16 ? "bf16" : "f32";
 }
 
-const ModelSpec& Model::spec() const noexcept {
-  static const ModelSpec kEmpty;
-  return impl_ ? impl_->spec : kEmpty;
+const ModelConfig& Model::config() const noexcept {
+  static const ModelConfig kEmpty;
+  return impl_ ? impl_->config : kEmpty;
 }
 Isa Model::isa() const noexcept { return impl_ ? impl_->isa : Isa::scalar; }
 int64_t Model::input_size() const noexcept { return impl_ ? impl_->input_size : 0; }

@@ -83,7 +83,7 @@ struct PackedHead {
 };
 
 struct Model::Impl {
-  ModelSpec spec;                      // attributes only; weight tensors dropped
+  ModelConfig config;                  // what Model::config() reports
   Isa isa = Isa::scalar;
   const kernels::KernelTable* k = nullptr;
   std::vector<PackedLayer> layers;

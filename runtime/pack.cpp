@@ -89,7 +89,7 @@ void fold_biases(const PackedLayer& l, const DirectionWeights& w, PanelWeights& 
 
 bool gate_panels_apply(const kernels::KernelTable& k, const RecurrentLayer& layer,
                        const std::vector<PackedDirection>& dirs) {
-  if (!k.fast || layer.clip > 0.0f) return false;
+  if (!k.panels || layer.clip > 0.0f) return false;
   for (const PackedDirection& d : dirs) {
     switch (layer.cell) {
       case CellType::lstm:
@@ -111,7 +111,7 @@ LayerPacker::LayerPacker(const kernels::KernelTable& k, size_t index, PackedLaye
     : k_(&k), index_(index), layer_(&layer) {
   for (PackedDirection& pd : layer.dir) {
     if (layer.gate_panels) {
-      pd.weights = alloc_panels(*k.fast, layer);
+      pd.weights = alloc_panels(*k.panels, layer);
     } else {
       pd.weights = GenericWeights{};
     }

@@ -233,7 +233,7 @@ struct DirectionLoop {
 void run_panel_layer(const Model::Impl& m, const PackedLayer& l, const PanelLayerPlan& plan,
                      const Sequence& seq, const LayerIO& io, PanelWorkspace& ws) {
   prepare(l, plan, seq, io, ws);
-  const DirectionLoop loop{*m.k->fast, l, plan, seq, io, ws};
+  const DirectionLoop loop{*m.k->panels, l, plan, seq, io, ws};
   const int dirs = l.dirs, team = plan.team, groups = plan.groups;
   if (team <= 1) {
     SpinBarrier none(1);
@@ -292,7 +292,7 @@ void PanelStepScratch::size_for(const Model::Impl& m, int64_t B) {
 void step_panel_layer(const Model::Impl& m, const PackedLayer& l, int64_t B, const float* x,
                       int64_t ld_x, const float* h, int64_t ldh, float* c, int64_t ldc,
                       PanelStepScratch& s, int threads) {
-  const RecurrentKernels& k = *m.k->fast;
+  const RecurrentKernels& k = *m.k->panels;
   const PanelWeights& w = l.dir[0].panels();
   const int64_t gw = l.gate_width();
   for (int64_t b = 0; b < B; ++b) s.x_rows[sz(b)] = x + b * ld_x;

@@ -83,7 +83,7 @@ Status run(const RunArgs& args) {
       in.seq_len = a->shape[0];
       in.batch = 1;
     } else if (a->shape.size() == 3) {
-      in.batch_first = args.batch_first || m.spec().batch_first;
+      in.batch_first = args.batch_first || m.config().batch_first;
       in.seq_len = a->shape[in.batch_first ? 1 : 0];
       in.batch = a->shape[in.batch_first ? 0 : 1];
     } else {

@@ -93,7 +93,7 @@ const Command kVerify{
           return err(Status(Errc::invalid_argument, o->input + ": shape " + shape_str(x->shape) +
                                                         " is not a float (T, B, " + std::to_string(model->input_size()) +
                                                         ") array"));
-        const bool bf = model->spec().batch_first;
+        const bool bf = model->config().batch_first;
         RunInput in;
         in.x = x->f32.data();
         in.batch_first = bf;
