@@ -108,7 +108,11 @@ void prepare(const PackedLayer& l, const PanelLayerPlan& plan, const Sequence& s
   ws.c.assign(sz(dirs * B * H), 0.0f);
   ws.z.assign(l.gru_two_phase() ? sz(dirs * B * H) : 0, 0.0f);
   ws.rh.assign(l.gru_two_phase() ? sz(dirs * B * H) : 0, 0.0f);
-  ws.gx.resize(plan.fused ? 0 : sz(dirs * chunk * B * gw));
+  const size_t gx_size = plan.fused ? 0 : sz(dirs * chunk * B * gw);
+  if (gx_size > ws.gx_size) {
+    ws.gx.reset(new float[gx_size]);
+    ws.gx_size = gx_size;
+  }
   const int64_t most_rows = plan.fused ? 0 : std::max<int64_t>(steps * B, 1);
   const int64_t step_rows = std::max<int64_t>(steps, 1) * B;
   ws.x_rows.assign(sz(dirs * most_rows), nullptr);
@@ -138,7 +142,7 @@ void prepare(const PackedLayer& l, const PanelLayerPlan& plan, const Sequence& s
       split(B, g, static_cast<int>(groups), b0, b1);
       const float** x_g = ws.x_rows.data() + d * most_rows + steps * b0;
       int64_t* first_g = ws.chunk_first.data() + (d * groups + g) * (chunks + 1);
-      const float* gx_g = ws.gx.data() + (d * B + b0) * chunk * gw;
+      const float* gx_g = ws.gx.get() + (d * B + b0) * chunk * gw;
       int64_t n = 0;  // active rows of the group so far
       for (int64_t s = 0; s < steps; ++s) {
         if (s % chunk == 0) first_g[s / chunk] = n;
@@ -200,7 +204,7 @@ struct DirectionLoop {
     const int64_t most_rows = plan.fused ? 0 : std::max<int64_t>(steps * B, 1);
     const float* const* x_g = plan.fused ? nullptr : ws.x_rows.data() + d * most_rows + steps * b0;
     const int64_t* first_g = ws.chunk_first.data() + (d * plan.groups + g) * (plan.chunks + 1);
-    float* gx_g = plan.fused ? nullptr : ws.gx.data() + (d * B + b0) * chunk * gw;
+    float* gx_g = plan.fused ? nullptr : ws.gx.get() + (d * B + b0) * chunk * gw;
     for (int64_t s = 0; s < steps; ++s) {
       if (!plan.fused && s % chunk == 0) {
         const int64_t m0 = first_g[s / chunk], m1 = first_g[s / chunk + 1];

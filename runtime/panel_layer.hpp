@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "runtime/model_impl.hpp"
@@ -18,7 +19,10 @@ struct PanelWorkspace {
   std::vector<float> h;                // (D, 2, B, H) the state, double-buffered
   std::vector<float> c;                // (D, B, H) lstm cell state
   std::vector<float> z, rh;            // (D, B, H) gru two-phase: update gate, r ⊙ h
-  std::vector<float> gx;               // (D, B, chunk, G*H) hoisted: a chunk's projection
+  // (D, B, chunk, G*H) hoisted: a chunk's projection. Each row is written before a step reads
+  // it, so the buffer is never zeroed.
+  std::unique_ptr<float[]> gx;
+  size_t gx_size = 0;
   std::vector<const float*> x_rows;    // (D, steps*B) hoisted: the inputs the GEMM gathers
   std::vector<int64_t> chunk_first;    // (D, groups, chunks + 1) hoisted: each chunk's first row
   std::vector<const float*> gx_rows;   // (D, steps, B) each step's rows (null: no step)
