@@ -328,5 +328,6 @@ Isa Model::isa() const noexcept { return impl_ ? impl_->isa : Isa::scalar; }
 int64_t Model::input_size() const noexcept { return impl_ ? impl_->input_size : 0; }
 int64_t Model::output_size() const noexcept { return impl_ ? impl_->output_size : 0; }
 int64_t Model::num_state_rows() const noexcept { return impl_ ? impl_->state_rows : 0; }
+bool Model::batch_first() const noexcept { return impl_ && impl_->spec.batch_first; }
 
 }  // namespace recur
