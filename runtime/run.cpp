@@ -19,7 +19,20 @@ namespace recur {
 
 namespace {
 
-Status check_run_input(const Model::Impl& m, const RunInput& in, const RunOptions& opt) {
+// Whether x and y are (B, T, ·) for this call: the input's layout, or the model's own.
+Result<bool> resolve_batch_first(const Model::Impl& m, Layout layout) {
+  switch (layout) {
+    case Layout::model: return m.config.batch_first;
+    case Layout::time_major: return false;
+    case Layout::batch_first: return true;
+  }
+  return Status(Errc::invalid_argument,
+                "layout is " + std::to_string(static_cast<int>(layout)) +
+                    ", expected model, time_major or batch_first");
+}
+
+Status check_run_input(const Model::Impl& m, const RunInput& in, bool batch_first,
+                       const RunOptions& opt) {
   if (!in.x) return {Errc::invalid_argument, "x is null"};
   if (in.seq_len <= 0) {
     return {Errc::invalid_argument, "seq_len (T) is " + std::to_string(in.seq_len) + ", expected >= 1"};
@@ -51,7 +64,7 @@ Status check_run_input(const Model::Impl& m, const RunInput& in, const RunOption
     }
   }
   if (opt.check_finite) {
-    if (in.batch_first) {
+    if (batch_first) {
       RECUR_TRY(check_finite(in.x, {B, T, m.input_size}, "x"));
     } else {
       RECUR_TRY(check_finite(in.x, {T, B, m.input_size}, "x"));
@@ -110,7 +123,10 @@ void apply_output(const Model::Impl& m, const Sequence& seq, const float* x, int
 }
 
 Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunOptions& opt) {
-  RECUR_TRY(check_run_input(m, in, opt));
+  Result<bool> layout = resolve_batch_first(m, in.layout);
+  if (!layout) return layout.status();
+  const bool batch_first = *layout;
+  RECUR_TRY(check_run_input(m, in, batch_first, opt));
   const int threads = resolve_threads(opt.threads);
   DenormalsFlushed ftz;
 
@@ -122,7 +138,7 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
   Sequence seq;
   seq.T = T;
   seq.B = B;
-  seq.batch_first = in.batch_first;
+  seq.batch_first = batch_first;
   seq.len = len.data();
   seq.steps = *std::max_element(len.begin(), len.end());
   std::vector<PanelLayerPlan> plans(m.layers.size());
@@ -166,6 +182,15 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
 }
 
 }  // namespace
+
+const char* layout_name(Layout layout) noexcept {
+  switch (layout) {
+    case Layout::model: return "model";
+    case Layout::time_major: return "time_major";
+    case Layout::batch_first: return "batch_first";
+  }
+  return "unknown";
+}
 
 Result<RunOutput> Model::run(const RunInput& input, const RunOptions& options) const {
   if (!impl_) return Status(Errc::invalid_argument, "run on an empty (moved-from) Model");
