@@ -290,7 +290,7 @@ struct Service::Impl {
   }
 
   void healthz(HttpResponse& res) {
-    const ModelSpec& spec = model.spec();
+    const ModelConfig& spec = model.config();
     nlohmann::ordered_json body;
     body["status"] = "ok";
     body["ready"] = !server->draining();

@@ -10,11 +10,11 @@ namespace recur::service {
 
 WorkLimits::WorkLimits(const Model& model, int64_t max_work, int64_t max_response_bytes)
     : max_work_(max_work), max_response_bytes_(max_response_bytes) {
-  const ModelSpec& spec = model.spec();
+  const ModelConfig& spec = model.config();
   width_ = std::max(model.input_size(), model.output_size());
   int64_t hout = 0, h = 0;
   bool lstm = false;
-  for (const RecurrentLayer& layer : spec.layers) {
+  for (const LayerConfig& layer : spec.layers) {
     width_ = std::max(width_, gate_count(layer.cell) * layer.hidden_size * direction_count(layer.direction));
     hout = std::max(hout, layer.output_size());
     h = std::max(h, layer.hidden_size);
