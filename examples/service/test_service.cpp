@@ -48,6 +48,14 @@ TEST_CASE("predict matches Model::run: per-step head, lengths, returned state, n
   TestServer rnn(recur::test::random_spec(plain), "rnn_plain", options());
   auto cli3 = rnn.client();
   predict_and_check(*cli3, rnn.ref, recur::test::random_values(2 * 3 * I, 4), 2, 3);
+
+  // The JSON is batch-major whatever layout the model was converted with: the models above are
+  // time-major (the reference runs them with Layout::batch_first), this one is batch-first.
+  recur::test::SpecOptions bf = lstm_options();
+  bf.batch_first = true;
+  TestServer batch_first(recur::test::random_spec(bf), "lstm_batch_first", options());
+  auto cli4 = batch_first.client();
+  predict_and_check(*cli4, batch_first.ref, recur::test::random_values(3 * 4 * I, 5), 3, 4, {4, 1, 2}, true);
 }
 
 TEST_CASE("concurrent predicts of mixed lengths are batched and each gets its own answer") {
