@@ -101,6 +101,7 @@ Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
     return {Errc::invalid_argument, "LoadOptions::threads is " + std::to_string(options.threads) +
                                         ", expected 0.." + std::to_string(kMaxThreads)};
   }
+  RECUR_TRY(check_precision(options));  // int8 / bf16 requests (runtime/int8_layer.hpp)
   Result<Isa> isa = choose_isa(options.isa);
   if (!isa) return isa.status();
   m.isa = *isa;
@@ -132,10 +133,12 @@ Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
     }
     // Layers the fused kernels cover are packed into gate panels (runtime/fast_recurrence.hpp).
     p.fast = fast_path_applies(*m.k, layer, p.dir);
+    if (int8_requested(options)) p.int8 = true, p.fast = false;  // runtime/int8_layer.hpp
     if (const char* v = std::getenv("RECUR_VERBOSE"); v && std::strcmp(v, "1") == 0) {
       std::fprintf(stderr, "recur: layer %zu (%s, H=%lld): %s\n", m.layers.size(), cell_name(layer.cell),
                    static_cast<long long>(layer.hidden_size),
-                   p.fast ? "fused gate-panel kernels" : "reference kernels (options outside the fused path)");
+                   p.int8 ? "int8 products, fp32 cells (precision int8)"
+                   : p.fast ? "fused gate-panel kernels" : "reference kernels (options outside the fused path)");
     }
     if (p.fast) {
       for (PackedDirection& pd : p.dir) alloc_fast(*m.k->fast, p, pd);
@@ -172,11 +175,16 @@ void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
         pack_fast_biases(p, w, pd);
         continue;
       }
-      pd.W = pack(*m.k, w.W);
-      pd.R = p.recurrent_bf16 ? pack(*m.k, rounded_to_bf16(w.R)) : pack(*m.k, w.R);  // no copy for f32
       pd.Wb = w.Wb.data;
       pd.Rb = w.Rb.data;
       pd.P = w.P.data;
+      if (p.int8) {  // W, R, Wp quantized instead of packed (runtime/int8_layer.hpp)
+        pd.int8 = std::make_shared<const Int8Direction>(quantize_direction(
+            p, int8_kernels_for(m.isa), w.W.data.data(), w.R.data.data(), w.Wp.empty() ? nullptr : w.Wp.data.data()));
+        continue;
+      }
+      pd.W = pack(*m.k, w.W);
+      pd.R = p.recurrent_bf16 ? pack(*m.k, rounded_to_bf16(w.R)) : pack(*m.k, w.R);  // no copy for f32
       if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
     }
   }

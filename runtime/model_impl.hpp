@@ -8,6 +8,7 @@
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
 #include "recur/model.hpp"
+#include "runtime/int8_layer.hpp"
 
 namespace recur {
 
@@ -25,6 +26,7 @@ struct PackedDirection {
   kernels::AlignedFloats Rf;   // R (G*H, H) as panels; gru without lbr: the z, r rows only
   kernels::AlignedFloats Rnf;  // gru without lbr: R_n (H, H) as panels
   std::vector<float> bias;     // (G*H) Wb + Rb (gru with lbr: Rb_n is kept apart in Rb)
+  std::shared_ptr<const Int8Direction> int8;  // PackedLayer::int8: the quantized W, R, Wp
 };
 
 struct PackedLayer {
@@ -41,6 +43,7 @@ struct PackedLayer {
   int64_t state_row = 0;   // first row of this layer in h0/h_n/c0/c_n
   bool fast = false;       // runs on the fused kernels (runtime/fast_recurrence.hpp)
   bool recurrent_bf16 = false;  // R rounded to bfloat16 (LoadOptions::recurrent_weights)
+  bool int8 = false;       // int8 products (LoadOptions::precision, runtime/int8_layer.hpp)
   std::vector<PackedDirection> dir;
 
   int64_t gate_width() const { return G * H; }

@@ -19,6 +19,7 @@ struct StepScratch {
   std::vector<const float*> gx_rows; // (B)       each row's W x + Wb for this step
   std::vector<const float*> x_rows;  // (B)       each row's input (the fast path's GEMM rows)
   std::vector<uint8_t> active;       // (B)       1 = the row takes this step
+  Int8Scratch int8;                  // int8 layers' quantized rows (runtime/int8_layer.hpp)
 
   void size_for(const Model::Impl& model, int64_t batch);
 };

@@ -74,7 +74,7 @@ uint32_t bits(float f) {
 // Everything the kernels compute for y = x · Wᵀ + bias, checked against the reference.
 void check_product(const Int8Case& isa, int64_t M, int64_t N, int64_t K, const std::vector<float>& x,
                    const std::vector<float>& W, const std::vector<float>& bias) {
-  CAPTURE(isa.name);
+  CAPTURE(std::string(isa.name));
   CAPTURE(M);
   CAPTURE(N);
   CAPTURE(K);

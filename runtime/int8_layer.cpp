@@ -1,0 +1,299 @@
+// int8 layers (LoadOptions::precision = int8): weights quantized at load; at run time each
+// product's input rows are quantized once, the int32 sums split over column blocks between
+// threads, dequantized with the bias, then the fp32 cells of the reference path. The sums and
+// the dequantization are exact functions of one row and one column (kernels/int8.hpp), so any
+// thread count, batch split or ISA gives the same bits, and step equals run.
+#include "runtime/int8_layer.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "runtime/model_impl.hpp"
+#include "runtime/parallel.hpp"
+#include "runtime/recurrence.hpp"
+
+namespace recur {
+
+namespace {
+
+constexpr int64_t kUnitGrain = 16;  // hidden units per cell chunk (as recurrence.cpp)
+constexpr int64_t kCellWork = 32;   // multiply-add equivalents of one unit's cell update
+constexpr int64_t kRowChunk = 4;    // input-projection rows per task (one kernel tile)
+
+size_t sz(int64_t n) { return static_cast<size_t>(n); }
+
+Int8Matrix quantize_matrix(int64_t N, int64_t K, const float* W) {
+  Int8Matrix m;
+  m.N = N;
+  m.K = K;
+  m.Kp = kernels::int8_padded_k(K);
+  m.packed.resize(sz(kernels::int8_padded_n(N) * m.Kp));
+  m.scale.resize(sz(N));
+  m.comp.resize(sz(kernels::int8_padded_n(N)));
+  kernels::quantize_pack_s8(N, K, W, m.packed.data(), m.scale.data(), m.comp.data());
+  return m;
+}
+
+// out (M, w.N), ld ldo = dequant(u · wᵀ) + bias for quantized rows u (M, w.Kp) with scales sx;
+// threads split the column blocks. acc (M, ≥ w.N) int32, ld ldacc.
+void product(const kernels::Int8Kernels& k, const Int8Matrix& w, int64_t M, const uint8_t* u,
+             const float* sx, const float* bias, int32_t* acc, int64_t ldacc, float* out,
+             int64_t ldo, int threads) {
+  const int64_t blocks = kernels::int8_padded_n(w.N) / kernels::kInt8Block;
+  parallel_for(threads, blocks, 1, M * w.Kp * kernels::kInt8Block / 4, [&](int64_t j0, int64_t j1) {
+    const int64_t n0 = j0 * kernels::kInt8Block;
+    const int64_t n = std::min(w.N, j1 * kernels::kInt8Block) - n0;
+    k.gemm(M, n, w.Kp, u, w.Kp, w.packed.data() + n0 * w.Kp, w.comp.data() + n0, acc + n0, ldacc);
+    kernels::dequantize_rows(M, n, acc + n0, ldacc, sx, w.scale.data() + n0,
+                             bias ? bias + n0 : nullptr, out + n0, ldo);
+  });
+}
+
+// Quantizes B rows of x (K wide, ld ldx) into the scratch, then out = product with w.
+void quantized_product(const kernels::Int8Kernels& k, const Int8Matrix& w, int64_t B,
+                       const float* x, int64_t ldx, const float* bias, float* out, int64_t ldo,
+                       Int8Scratch& s, int threads) {
+  kernels::quantize_rows_u8(B, w.K, x, ldx, s.u.data(), w.Kp, s.sx.data());
+  product(k, w, B, s.u.data(), s.sx.data(), bias, s.acc.data(), w.N, out, ldo, threads);
+}
+
+// An LSTM direction with the default activations (sigmoid, tanh, tanh) and none of clip,
+// peepholes, input_forget: its cells run on the ISA's vector sigmoid/tanh over whole gate rows.
+bool default_lstm(const PackedLayer& layer, const PackedDirection& w) {
+  using kernels::ActKind;
+  return layer.clip <= 0.0f && !layer.input_forget && w.P.empty() && w.f.kind == ActKind::sigmoid &&
+         w.g.kind == ActKind::tanh && w.h.kind == ActKind::tanh;
+}
+
+// Units [j0, j0 + n) of one LSTM row: pre (4H) = gx + rec in place, then
+// c = σ(f) c + σ(i) tanh(g), hc = σ(o) tanh(c); the g block holds tanh(c) at the end.
+void lstm_cell_vector(const kernels::RecurrentKernels& v, int64_t H, int64_t n, const float* gx,
+                      float* pre, float* c, float* hc) {
+  float* i = pre;
+  float* f = pre + H;
+  float* g = pre + 2 * H;
+  float* o = pre + 3 * H;
+  for (int64_t gate = 0; gate < 4; ++gate) {
+    for (int64_t j = 0; j < n; ++j) pre[gate * H + j] += gx[gate * H + j];
+  }
+  v.sigmoid(n, i, i);
+  v.sigmoid(n, f, f);
+  v.tanh(n, g, g);
+  v.sigmoid(n, o, o);
+  for (int64_t j = 0; j < n; ++j) c[j] = f[j] * c[j] + i[j] * g[j];
+  v.tanh(n, c, g);
+  for (int64_t j = 0; j < n; ++j) hc[j] = o[j] * g[j];
+}
+
+bool no_vnni(std::string* bad_value) {
+  const char* v = std::getenv("RECUR_NO_VNNI");
+  if (!v || !*v || std::strcmp(v, "0") == 0) return false;
+  if (std::strcmp(v, "1") != 0 && bad_value) *bad_value = v;
+  return true;
+}
+
+}  // namespace
+
+const char* precision_name(Precision precision) noexcept {
+  switch (precision) {
+    case Precision::file: return "file";
+    case Precision::f32: return "f32";
+    case Precision::bf16: return "bf16";
+    case Precision::int8: return "int8";
+  }
+  return "?";
+}
+
+bool parse_precision(const std::string& name, Precision& out) noexcept {
+  for (Precision p : {Precision::file, Precision::f32, Precision::bf16, Precision::int8}) {
+    if (name == precision_name(p)) {
+      out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool int8_requested(const LoadOptions& options) { return options.precision == Precision::int8; }
+
+Status check_precision(const LoadOptions& options) {
+  if (options.precision == Precision::bf16) {
+    return {Errc::unsupported, "precision bf16 (bf16 products) is not implemented; use int8, f32, "
+                               "or recurrent_weights = bf16 (bf16r: bf16 storage of R, fp32 products)"};
+  }
+  if (options.precision == Precision::int8 && options.recurrent_weights == WeightFormat::bf16) {
+    return {Errc::invalid_argument, "precision int8 and recurrent_weights = bf16 exclude each other "
+                                    "(int8 quantizes R from its fp32 values)"};
+  }
+  std::string bad;
+  if (int8_requested(options) && no_vnni(&bad) && !bad.empty()) {
+    return {Errc::invalid_argument, "RECUR_NO_VNNI='" + bad + "' is not one of 0, 1"};
+  }
+  return {};
+}
+
+const kernels::Int8Kernels& int8_kernels_for(Isa isa) {
+  const bool vnni_allowed = !no_vnni(nullptr);
+  const kernels::Int8Kernels* k = &kernels::int8_kernels_scalar();
+  const char* why = "no SIMD";
+  switch (isa) {
+    case Isa::avx512:
+    case Isa::best:
+      if (vnni_allowed && __builtin_cpu_supports("avx512vnni")) {
+        k = &kernels::int8_kernels_avx512_vnni(), why = "the CPU has AVX512-VNNI";
+      } else {
+        k = &kernels::int8_kernels_avx512();
+        why = vnni_allowed ? "the CPU lacks AVX512-VNNI" : "RECUR_NO_VNNI=1";
+      }
+      break;
+    case Isa::avx2:
+      if (vnni_allowed && __builtin_cpu_supports("avxvnni")) {
+        k = &kernels::int8_kernels_avx2_vnni(), why = "the CPU has AVX-VNNI";
+      } else {
+        k = &kernels::int8_kernels_avx2();
+        why = vnni_allowed ? "the CPU lacks AVX-VNNI" : "RECUR_NO_VNNI=1";
+      }
+      break;
+    case Isa::scalar:
+      break;
+  }
+  if (const char* v = std::getenv("RECUR_VERBOSE"); v && std::strcmp(v, "1") == 0) {
+    std::fprintf(stderr, "recur: int8 products: gemm_u8s8s32_%s (%s)\n", k->name, why);
+  }
+  return *k;
+}
+
+void Int8Scratch::size_for(const Model::Impl& m, int64_t batch) {
+  const bool any = std::any_of(m.layers.begin(), m.layers.end(), [](const PackedLayer& l) { return l.int8; });
+  if (!any) return;
+  const int64_t max_k = kernels::int8_padded_k(std::max({m.input_size, m.max_width, m.max_hidden}));
+  u.assign(sz(batch * max_k), 0);
+  sx.assign(sz(batch), 0.0f);
+  acc.assign(sz(batch * kernels::int8_padded_n(m.max_gate_width)), 0);
+}
+
+Int8Direction quantize_direction(const PackedLayer& layer, const kernels::Int8Kernels& k,
+                                 const float* W, const float* R, const float* Wp) {
+  Int8Direction q;
+  q.k = &k;
+  const int64_t gw = layer.gate_width(), H = layer.H;
+  q.W = quantize_matrix(gw, layer.I, W);
+  if (layer.cell == CellType::gru && !layer.linear_before_reset) {
+    q.R = quantize_matrix(2 * H, layer.Hout, R);
+    q.Rn = quantize_matrix(H, layer.Hout, R + 2 * H * layer.Hout);
+  } else {
+    q.R = quantize_matrix(gw, layer.Hout, R);
+  }
+  if (Wp) q.Wp = quantize_matrix(layer.Hout, H, Wp);
+  return q;
+}
+
+void int8_input_projection(const PackedLayer& layer, int d, int64_t M, const float* x,
+                           int64_t ld_x, float* gx, int threads) {
+  const PackedDirection& pd = layer.dir[sz(d)];
+  const Int8Direction& q = *pd.int8;
+  const Int8Matrix& w = q.W;
+  // Rows in chunks of kRowChunk, each task with its own quantized rows and sums: grown once per
+  // thread, then reused (a step's B rows need no more than the first call did).
+  parallel_for(threads, M, kRowChunk, w.N * w.Kp, [&](int64_t m0, int64_t m1) {
+    thread_local Int8Scratch s;
+    for (int64_t r = m0; r < m1; r += kRowChunk) {
+      const int64_t rows = std::min(kRowChunk, m1 - r);
+      if (s.u.size() < sz(rows * w.Kp)) s.u.resize(sz(kRowChunk * w.Kp));
+      if (s.acc.size() < sz(rows * w.N)) s.acc.resize(sz(kRowChunk * w.N));
+      if (s.sx.size() < sz(kRowChunk)) s.sx.resize(sz(kRowChunk));
+      kernels::quantize_rows_u8(rows, w.K, x + r * ld_x, ld_x, s.u.data(), w.Kp, s.sx.data());
+      q.k->gemm(rows, w.N, w.Kp, s.u.data(), w.Kp, w.packed.data(), w.comp.data(), s.acc.data(), w.N);
+      kernels::dequantize_rows(rows, w.N, s.acc.data(), w.N, s.sx.data(), w.scale.data(),
+                               pd.Wb.data(), gx + r * w.N, w.N);
+    }
+  });
+}
+
+void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, const float* h,
+                  int64_t ldh, float* c, int64_t ldc, StepScratch& s, int threads) {
+  const kernels::KernelTable& k = *model.k;
+  const PackedDirection& w = layer.dir[sz(d)];
+  const Int8Direction& q = *w.int8;
+  const int64_t B = s.batch, H = layer.H, Hout = layer.Hout, gw = layer.gate_width();
+  float* rec = s.rec.data();        // (B, gw) R h + Rb
+  float* h_next = s.h_next.data();  // (B, Hout)
+  const float* const* gx = s.gx_rows.data();
+  const uint8_t* active = s.active.data();
+  // Runs cell(b, j0, n) over unit chunks of the active rows.
+  const auto cells = [&](auto&& cell) {
+    parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
+      for (int64_t b = 0; b < B; ++b) {
+        if (active[b]) cell(b, j0, j1 - j0);
+      }
+    });
+  };
+
+  switch (layer.cell) {
+    case CellType::rnn: {
+      quantized_product(*q.k, q.R, B, h, ldh, w.Rb.data(), rec, gw, s.int8, threads);
+      const kernels::RnnCellParams p{w.f, layer.clip};
+      cells([&](int64_t b, int64_t j0, int64_t n) {
+        k.rnn_cell(p, n, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
+      });
+      break;
+    }
+    case CellType::lstm: {
+      quantized_product(*q.k, q.R, B, h, ldh, w.Rb.data(), rec, gw, s.int8, threads);
+      const bool project = !q.Wp.empty();
+      float* hc = project ? s.hc.data() : h_next;  // (B, H)
+      kernels::LstmCellParams p;
+      p.f = w.f;
+      p.g = w.g;
+      p.h = w.h;
+      p.clip = layer.clip;
+      p.input_forget = layer.input_forget;
+      p.H = H;
+      if (k.fast && default_lstm(layer, w)) {
+        cells([&](int64_t b, int64_t j0, int64_t n) {
+          lstm_cell_vector(*k.fast, H, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
+        });
+      } else {
+        cells([&](int64_t b, int64_t j0, int64_t n) {
+          kernels::LstmCellParams pj = p;
+          pj.P = w.P.empty() ? nullptr : w.P.data() + j0;
+          k.lstm_cell(pj, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
+        });
+      }
+      if (project) quantized_product(*q.k, q.Wp, B, hc, H, nullptr, h_next, Hout, s.int8, threads);
+      break;
+    }
+    case CellType::gru: {
+      kernels::GruCellParams p;
+      p.f = w.f;
+      p.g = w.g;
+      p.clip = layer.clip;
+      p.linear_before_reset = layer.linear_before_reset;
+      p.H = H;
+      // rec = h · R + Rb over the rows q.R holds (z, r, and n with linear_before_reset).
+      quantized_product(*q.k, q.R, B, h, ldh, w.Rb.data(), rec, gw, s.int8, threads);
+      if (!layer.linear_before_reset) {
+        // rec_n = (r ⊙ h) · R_n + Rb_n.
+        float* rh = s.rh.data();  // (B, H)
+        cells([&](int64_t b, int64_t j0, int64_t n) {
+          k.gru_reset(p, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
+        });
+        quantized_product(*q.k, q.Rn, B, rh, H, w.Rb.data() + 2 * H, rec + 2 * H, gw, s.int8, threads);
+      }
+      cells([&](int64_t b, int64_t j0, int64_t n) {
+        k.gru_cell(p, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, h_next + b * Hout + j0);
+      });
+      break;
+    }
+  }
+
+  // Rows that do not take this step keep their state.
+  for (int64_t b = 0; b < B; ++b) {
+    if (!active[b]) std::memcpy(h_next + b * Hout, h + b * ldh, sizeof(float) * sz(Hout));
+  }
+}
+
+}  // namespace recur
