@@ -56,9 +56,16 @@ using GemmU8S8Fn = void (*)(int64_t M, int64_t N, int64_t Kp, const uint8_t* u, 
                             const int8_t* packed, const int32_t* comp, int32_t* C,
                             int64_t ldc) noexcept;
 
+// The same sums dequantized on the way out: y (M, N), ld ldy = float(C) · (sx[m] · sw[n]) +
+// bias[n], the bits dequantize_rows gives (sw, bias offset like comp; bias may be null).
+using GemmU8S8F32Fn = void (*)(int64_t M, int64_t N, int64_t Kp, const uint8_t* u, int64_t ldu,
+                               const int8_t* packed, const int32_t* comp, const float* sx,
+                               const float* sw, const float* bias, float* y, int64_t ldy) noexcept;
+
 struct Int8Kernels {
   const char* name;  // e.g. "avx512_vnni"
   GemmU8S8Fn gemm;
+  GemmU8S8F32Fn gemm_dequant;
 };
 
 // gemm_u8s8s32_<isa>: one per instruction set; the runtime picks one after CPU detection.

@@ -21,11 +21,16 @@ struct Avx2Vnni {
     return _mm256_sub_epi32(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(comp)));
   }
   static void store(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  static void dequantize(V r, float s, const float* sw, const float* bias, float* y) {
+    __m256 v = rounded(_mm256_mul_ps(_mm256_cvtepi32_ps(r), rounded(_mm256_mul_ps(_mm256_set1_ps(s), _mm256_loadu_ps(sw)))));
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+    _mm256_storeu_ps(y, v);
+  }
 };
 }  // namespace
 
 const Int8Kernels& int8_kernels_avx2_vnni() noexcept {
-  static const Int8Kernels k{"avx2_vnni", gemm_u8s8s32<Avx2Vnni>};
+  static const Int8Kernels k{"avx2_vnni", gemm_u8s8s32<Avx2Vnni>, gemm_u8s8f32<Avx2Vnni>};
   return k;
 }
 

@@ -29,11 +29,16 @@ struct Avx512 {
   }
   static V finish(V acc, const int32_t*) { return acc; }
   static void store(int32_t* p, V v) { _mm512_storeu_si512(p, v); }
+  static void dequantize(V r, float s, const float* sw, const float* bias, float* y) {
+    __m512 v = rounded(_mm512_mul_ps(_mm512_cvtepi32_ps(r), rounded(_mm512_mul_ps(_mm512_set1_ps(s), _mm512_loadu_ps(sw)))));
+    if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
+    _mm512_storeu_ps(y, v);
+  }
 };
 }  // namespace
 
 const Int8Kernels& int8_kernels_avx512() noexcept {
-  static const Int8Kernels k{"avx512", gemm_u8s8s32<Avx512>};
+  static const Int8Kernels k{"avx512", gemm_u8s8s32<Avx512>, gemm_u8s8f32<Avx512>};
   return k;
 }
 

@@ -20,10 +20,23 @@ void gemm_u8s8s32_scalar(int64_t M, int64_t N, int64_t Kp, const uint8_t* u, int
     }
   }
 }
+
+void gemm_u8s8f32_scalar(int64_t M, int64_t N, int64_t Kp, const uint8_t* u, int64_t ldu,
+                         const int8_t* packed, const int32_t* comp, const float* sx,
+                         const float* sw, const float* bias, float* y, int64_t ldy) noexcept {
+  int32_t c[kInt8Block];  // one block of one row at a time
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n0 = 0; n0 < N; n0 += kInt8Block) {
+      const int64_t n = N - n0 < kInt8Block ? N - n0 : kInt8Block;
+      gemm_u8s8s32_scalar(1, n, Kp, u + m * ldu, ldu, packed + n0 * Kp, comp, c, kInt8Block);
+      dequantize_rows(1, n, c, kInt8Block, sx + m, sw + n0, bias ? bias + n0 : nullptr, y + m * ldy + n0, ldy);
+    }
+  }
+}
 }  // namespace
 
 const Int8Kernels& int8_kernels_scalar() noexcept {
-  static const Int8Kernels k{"scalar", gemm_u8s8s32_scalar};
+  static const Int8Kernels k{"scalar", gemm_u8s8s32_scalar, gemm_u8s8f32_scalar};
   return k;
 }
 

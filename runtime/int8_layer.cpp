@@ -21,7 +21,7 @@ namespace {
 
 constexpr int64_t kUnitGrain = 16;  // hidden units per cell chunk (as recurrence.cpp)
 constexpr int64_t kCellWork = 32;   // multiply-add equivalents of one unit's cell update
-constexpr int64_t kRowChunk = 4;    // input-projection rows per task (one kernel tile)
+constexpr int64_t kRowChunk = 64;   // input-projection rows per kernel call
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
@@ -38,17 +38,15 @@ Int8Matrix quantize_matrix(int64_t N, int64_t K, const float* W) {
 }
 
 // out (M, w.N), ld ldo = dequant(u · wᵀ) + bias for quantized rows u (M, w.Kp) with scales sx;
-// threads split the column blocks. acc (M, ≥ w.N) int32, ld ldacc.
+// threads split the column blocks.
 void product(const kernels::Int8Kernels& k, const Int8Matrix& w, int64_t M, const uint8_t* u,
-             const float* sx, const float* bias, int32_t* acc, int64_t ldacc, float* out,
-             int64_t ldo, int threads) {
+             const float* sx, const float* bias, float* out, int64_t ldo, int threads) {
   const int64_t blocks = kernels::int8_padded_n(w.N) / kernels::kInt8Block;
   parallel_for(threads, blocks, 1, M * w.Kp * kernels::kInt8Block / 4, [&](int64_t j0, int64_t j1) {
     const int64_t n0 = j0 * kernels::kInt8Block;
     const int64_t n = std::min(w.N, j1 * kernels::kInt8Block) - n0;
-    k.gemm(M, n, w.Kp, u, w.Kp, w.packed.data() + n0 * w.Kp, w.comp.data() + n0, acc + n0, ldacc);
-    kernels::dequantize_rows(M, n, acc + n0, ldacc, sx, w.scale.data() + n0,
-                             bias ? bias + n0 : nullptr, out + n0, ldo);
+    k.gemm_dequant(M, n, w.Kp, u, w.Kp, w.packed.data() + n0 * w.Kp, w.comp.data() + n0, sx,
+                   w.scale.data() + n0, bias ? bias + n0 : nullptr, out + n0, ldo);
   });
 }
 
@@ -57,7 +55,7 @@ void quantized_product(const kernels::Int8Kernels& k, const Int8Matrix& w, int64
                        const float* x, int64_t ldx, const float* bias, float* out, int64_t ldo,
                        Int8Scratch& s, int threads) {
   kernels::quantize_rows_u8(B, w.K, x, ldx, s.u.data(), w.Kp, s.sx.data());
-  product(k, w, B, s.u.data(), s.sx.data(), bias, s.acc.data(), w.N, out, ldo, threads);
+  product(k, w, B, s.u.data(), s.sx.data(), bias, out, ldo, threads);
 }
 
 // An LSTM direction with the default activations (sigmoid, tanh, tanh) and none of clip,
@@ -172,7 +170,6 @@ void Int8Scratch::size_for(const Model::Impl& m, int64_t batch) {
   const int64_t max_k = kernels::int8_padded_k(std::max({m.input_size, m.max_width, m.max_hidden}));
   u.assign(sz(batch * max_k), 0);
   sx.assign(sz(batch), 0.0f);
-  acc.assign(sz(batch * kernels::int8_padded_n(m.max_gate_width)), 0);
 }
 
 Int8Direction quantize_direction(const PackedLayer& layer, const kernels::Int8Kernels& k,
@@ -196,19 +193,18 @@ void int8_input_projection(const PackedLayer& layer, int d, int64_t M, const flo
   const PackedDirection& pd = layer.dir[sz(d)];
   const Int8Direction& q = *pd.int8;
   const Int8Matrix& w = q.W;
-  // Rows in chunks of kRowChunk, each task with its own quantized rows and sums: grown once per
-  // thread, then reused (a step's B rows need no more than the first call did).
-  parallel_for(threads, M, kRowChunk, w.N * w.Kp, [&](int64_t m0, int64_t m1) {
-    thread_local Int8Scratch s;
+  // Rows in chunks of kRowChunk, each task quantizing its own rows: into a buffer grown once
+  // per thread, then reused (a step's B rows need no more than the first call did).
+  parallel_for(threads, M, kRowChunk, w.N * w.Kp / 4, [&](int64_t m0, int64_t m1) {
+    thread_local std::vector<uint8_t> u;
+    thread_local std::vector<float> sx;
     for (int64_t r = m0; r < m1; r += kRowChunk) {
       const int64_t rows = std::min(kRowChunk, m1 - r);
-      if (s.u.size() < sz(rows * w.Kp)) s.u.resize(sz(kRowChunk * w.Kp));
-      if (s.acc.size() < sz(rows * w.N)) s.acc.resize(sz(kRowChunk * w.N));
-      if (s.sx.size() < sz(kRowChunk)) s.sx.resize(sz(kRowChunk));
-      kernels::quantize_rows_u8(rows, w.K, x + r * ld_x, ld_x, s.u.data(), w.Kp, s.sx.data());
-      q.k->gemm(rows, w.N, w.Kp, s.u.data(), w.Kp, w.packed.data(), w.comp.data(), s.acc.data(), w.N);
-      kernels::dequantize_rows(rows, w.N, s.acc.data(), w.N, s.sx.data(), w.scale.data(),
-                               pd.Wb.data(), gx + r * w.N, w.N);
+      if (u.size() < sz(rows * w.Kp)) u.resize(sz(kRowChunk * w.Kp));
+      if (sx.size() < sz(kRowChunk)) sx.resize(sz(kRowChunk));
+      kernels::quantize_rows_u8(rows, w.K, x + r * ld_x, ld_x, u.data(), w.Kp, sx.data());
+      q.k->gemm_dequant(rows, w.N, w.Kp, u.data(), w.Kp, w.packed.data(), w.comp.data(), sx.data(),
+                        w.scale.data(), pd.Wb.data(), gx + r * w.N, w.N);
     }
   });
 }

@@ -38,7 +38,6 @@ struct Int8Direction {
 struct Int8Scratch {
   std::vector<uint8_t> u;    // (B, Kp) a product's quantized input rows
   std::vector<float> sx;     // (B) their scales
-  std::vector<int32_t> acc;  // (B, widest N) int32 sums
   void size_for(const Model::Impl& model, int64_t batch);  // empty without int8 layers
 };
 

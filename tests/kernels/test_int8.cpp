@@ -1,7 +1,7 @@
 // int8 dynamic quantization kernels (kernels/int8.hpp) against a plain reference of the same
 // scheme written here from its definition: the quantized inputs, the weight scales and the int32
 // sums must be the same bits on every ISA kernel this CPU can run, at shapes with primes and
-// tails, and the dequantized outputs the same floats.
+// tails, and the dequantized outputs (separate or fused into the kernel) the same floats.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -92,6 +92,27 @@ void check_product(const Int8Case& isa, int64_t M, int64_t N, int64_t K, const s
   isa.k->gemm(M, N, Kp, u.data(), ldu, packed.data(), comp.data(), C.data(), ldc);
   std::vector<float> y(static_cast<size_t>(M * N));
   dequantize_rows(M, N, C.data(), ldc, sx.data(), sw.data(), bias.data(), y.data(), N);
+  // The fused dequantizing kernel gives the same bits, with and without a bias, at a wider ld.
+  const int64_t ldy = N + 5;
+  std::vector<float> yf(static_cast<size_t>(M * ldy), -3.0f), yn(static_cast<size_t>(M * ldy), -3.0f);
+  isa.k->gemm_dequant(M, N, Kp, u.data(), ldu, packed.data(), comp.data(), sx.data(), sw.data(),
+                      bias.data(), yf.data(), ldy);
+  isa.k->gemm_dequant(M, N, Kp, u.data(), ldu, packed.data(), comp.data(), sx.data(), sw.data(),
+                      nullptr, yn.data(), ldy);
+  std::vector<float> y_nobias(static_cast<size_t>(M * N));
+  dequantize_rows(M, N, C.data(), ldc, sx.data(), sw.data(), nullptr, y_nobias.data(), N);
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < ldy; ++n) {
+      const float fused = yf[size_t(m * ldy + n)], plain = yn[size_t(m * ldy + n)];
+      if (n >= N) {
+        REQUIRE(fused == -3.0f);  // nothing written past N
+        REQUIRE(plain == -3.0f);
+        continue;
+      }
+      REQUIRE(bits(fused) == bits(y[size_t(m * N + n)]));
+      REQUIRE(bits(plain) == bits(y_nobias[size_t(m * N + n)]));
+    }
+  }
 
   std::vector<RefRow> wq;
   for (int64_t n = 0; n < N; ++n) {
