@@ -1,23 +1,16 @@
 // gemm_u8s8s32_avx2: AVX2 without VNNI, the same integers as vpdpbusd: vpmaddubsw on |q| (u8)
 // and sign(q)·w (vpsignb; pairs ≤ 2·127² < 2^15: no saturation), vpmaddwd with ones into int32.
 // 8 lanes, two vectors per packed block. Compiled with AVX2 flags; reached after CPU detection.
-#include <immintrin.h>
-
-#include "kernels/int8_gemm_impl.hpp"
+#include "kernels/int8_vectors_avx2.hpp"
 
 namespace recur::kernels {
 
 namespace {
-struct Avx2 {
-  using V = __m256i;
+struct Avx2 : Int8Vectors256 {
   struct A {
     __m256i q;      // q as s8
     __m256i abs_q;  // |q| as u8
   };
-  static constexpr int kLanes = 8;
-  static constexpr int nb(int mr) { return mr == 1 ? 4 : mr == 2 ? 2 : 1; }
-  static V zero() { return _mm256_setzero_si256(); }
-  static V load(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static A prep(uint32_t u) {
     const __m256i q = _mm256_xor_si256(_mm256_set1_epi32(static_cast<int>(u)), _mm256_set1_epi8(-128));
     return {q, _mm256_abs_epi8(q)};
@@ -27,12 +20,6 @@ struct Avx2 {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
   }
   static V finish(V acc, const int32_t*) { return acc; }
-  static void store(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-  static void dequantize(V r, float s, const float* sw, const float* bias, float* y) {
-    __m256 v = rounded(_mm256_mul_ps(_mm256_cvtepi32_ps(r), rounded(_mm256_mul_ps(_mm256_set1_ps(s), _mm256_loadu_ps(sw)))));
-    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
-    _mm256_storeu_ps(y, v);
-  }
 };
 }  // namespace
 

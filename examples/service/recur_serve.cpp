@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--max-body-kib", max_body_kib, "larger request bodies get 413")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  std::string precision = "file";
+  app.add_option("--precision", precision,
+                 "file (default: the file's own) | f32 | int8 (dynamic quantization, docs/precision.md)")
+      ->check(CLI::IsMember({"file", "f32", "bf16", "int8"}));
   CLI11_PARSE(app, argc, argv);
 
   o.batching = !no_batching;
@@ -50,7 +54,9 @@ int main(int argc, char** argv) {
   o.stream_idle = std::chrono::milliseconds(static_cast<int64_t>(idle_s * 1000.0));
   o.max_body_bytes = max_body_kib << 10;
 
-  recur::Result<recur::Model> model = recur::Model::load(model_path);
+  recur::LoadOptions load;
+  recur::parse_precision(precision, load.precision);  // a member of the set above
+  recur::Result<recur::Model> model = recur::Model::load(model_path, load);
   if (!model) {
     std::fprintf(stderr, "recur_serve: %s\n", model.status().to_string().c_str());
     return 1;
