@@ -10,6 +10,8 @@ Install (its own venv: plain PyPI, no system packages needed):
 Run:
   .venv-ort/bin/python bench/peers/ort.py [--quick] [--shape I:H:T:B] [--out FILE]
                                           [--min-time SECONDS] [--reps N]
+  .venv-ort/bin/python bench/peers/ort.py --error-of MODEL.onnx --input x.npy
+    (only the int8 error against fp32 of a given ONNX model, e.g. examples/forecaster)
 Names: lstm/ort_f32/I:../H:../T:../B:../threads:.. and lstm/ort_int8/... (as recur_bench's).
 Weights uniform in ±1/sqrt(H), x uniform in ±1 (the distributions recur_bench uses).
 """
@@ -79,6 +81,22 @@ def time_runs(sess, x, min_time, reps):
     return best
 
 
+def error_of(model, x_path):
+    """quantize_dynamic of any ONNX model: its first output's error against fp32 on x."""
+    x = np.load(x_path).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        q = os.path.join(tmp, "int8.onnx")
+        quantize_dynamic(model, q, weight_type=QuantType.QInt8, per_channel=True)
+        ops = sorted({n.op_type for n in onnx.load(q).graph.node if "Integer" in n.op_type or "Quantize" in n.op_type})
+        s32 = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        s8 = ort.InferenceSession(q, providers=["CPUExecutionProvider"])
+        feed = {s32.get_inputs()[0].name: x}
+        y32, y8 = s32.run(None, feed)[0], s8.run(None, feed)[0]
+        d = np.abs(y8.astype(np.float64) - y32)
+        print(f"{model}: onnxruntime {ort.__version__} int8 ({', '.join(ops)}) vs fp32 on {x_path} "
+              f"{tuple(x.shape)}: y max abs {d.max():.3g}, mean abs {d.mean():.3g}")
+
+
 def main():
     logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's pre-processing advice
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,7 +106,13 @@ def main():
     ap.add_argument("--out", default="-", help="JSON file (default: stdout)")
     ap.add_argument("--min-time", type=float, default=0.3)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--error-of", help="an ONNX model: print only its int8 error against fp32")
+    ap.add_argument("--input", help="x.npy for --error-of")
     a = ap.parse_args()
+    if a.error_of:
+        if not a.input:
+            sys.exit("ort.py: --error-of needs --input x.npy")
+        return error_of(a.error_of, a.input)
     problems = []
     for text in a.shape:
         I, H, T, B = (int(v) for v in text.split(":"))
