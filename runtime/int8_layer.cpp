@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/int8_cells.hpp"
 #include "runtime/model_impl.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/recurrence.hpp"
@@ -56,34 +57,6 @@ void quantized_product(const kernels::Int8Kernels& k, const Int8Matrix& w, int64
                        Int8Scratch& s, int threads) {
   kernels::quantize_rows_u8(B, w.K, x, ldx, s.u.data(), w.Kp, s.sx.data());
   product(k, w, B, s.u.data(), s.sx.data(), bias, out, ldo, threads);
-}
-
-// An LSTM direction with the default activations (sigmoid, tanh, tanh) and none of clip,
-// peepholes, input_forget: its cells run on the ISA's vector sigmoid/tanh over whole gate rows.
-bool default_lstm(const PackedLayer& layer, const PackedDirection& w) {
-  using kernels::ActKind;
-  return layer.clip <= 0.0f && !layer.input_forget && w.P.empty() && w.f.kind == ActKind::sigmoid &&
-         w.g.kind == ActKind::tanh && w.h.kind == ActKind::tanh;
-}
-
-// Units [j0, j0 + n) of one LSTM row: pre (4H) = gx + rec in place, then
-// c = σ(f) c + σ(i) tanh(g), hc = σ(o) tanh(c); the g block holds tanh(c) at the end.
-void lstm_cell_vector(const kernels::RecurrentKernels& v, int64_t H, int64_t n, const float* gx,
-                      float* pre, float* c, float* hc) {
-  float* i = pre;
-  float* f = pre + H;
-  float* g = pre + 2 * H;
-  float* o = pre + 3 * H;
-  for (int64_t gate = 0; gate < 4; ++gate) {
-    for (int64_t j = 0; j < n; ++j) pre[gate * H + j] += gx[gate * H + j];
-  }
-  v.sigmoid(n, i, i);
-  v.sigmoid(n, f, f);
-  v.tanh(n, g, g);
-  v.sigmoid(n, o, o);
-  for (int64_t j = 0; j < n; ++j) c[j] = f[j] * c[j] + i[j] * g[j];
-  v.tanh(n, c, g);
-  for (int64_t j = 0; j < n; ++j) hc[j] = o[j] * g[j];
 }
 
 bool no_vnni(std::string* bad_value) {
@@ -219,6 +192,7 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
   float* h_next = s.h_next.data();  // (B, Hout)
   const float* const* gx = s.gx_rows.data();
   const uint8_t* active = s.active.data();
+  const bool vector = k.fast && vector_cells_apply(layer, w);  // else the reference cells
   // Runs cell(b, j0, n) over unit chunks of the active rows.
   const auto cells = [&](auto&& cell) {
     parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
@@ -233,6 +207,7 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
       quantized_product(*q.k, q.R, B, h, ldh, w.Rb.data(), rec, gw, s.int8, threads);
       const kernels::RnnCellParams p{w.f, layer.clip};
       cells([&](int64_t b, int64_t j0, int64_t n) {
+        if (vector) return rnn_cells(*k.fast, n, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
         k.rnn_cell(p, n, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
       });
       break;
@@ -248,17 +223,12 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
       p.clip = layer.clip;
       p.input_forget = layer.input_forget;
       p.H = H;
-      if (k.fast && default_lstm(layer, w)) {
-        cells([&](int64_t b, int64_t j0, int64_t n) {
-          lstm_cell_vector(*k.fast, H, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
-        });
-      } else {
-        cells([&](int64_t b, int64_t j0, int64_t n) {
-          kernels::LstmCellParams pj = p;
-          pj.P = w.P.empty() ? nullptr : w.P.data() + j0;
-          k.lstm_cell(pj, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
-        });
-      }
+      cells([&](int64_t b, int64_t j0, int64_t n) {
+        if (vector) return lstm_cells(*k.fast, H, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
+        kernels::LstmCellParams pj = p;
+        pj.P = w.P.empty() ? nullptr : w.P.data() + j0;
+        k.lstm_cell(pj, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
+      });
       if (project) quantized_product(*q.k, q.Wp, B, hc, H, nullptr, h_next, Hout, s.int8, threads);
       break;
     }
@@ -275,11 +245,16 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
         // rec_n = (r ⊙ h) · R_n + Rb_n.
         float* rh = s.rh.data();  // (B, H)
         cells([&](int64_t b, int64_t j0, int64_t n) {
+          if (vector) return gru_reset_cells(*k.fast, H, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
           k.gru_reset(p, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
         });
         quantized_product(*q.k, q.Rn, B, rh, H, w.Rb.data() + 2 * H, rec + 2 * H, gw, s.int8, threads);
       }
       cells([&](int64_t b, int64_t j0, int64_t n) {
+        if (vector) {
+          return gru_cells(*k.fast, H, n, layer.linear_before_reset, gx[b] + j0, rec + b * gw + j0,
+                           h + b * ldh + j0, h_next + b * Hout + j0);
+        }
         k.gru_cell(p, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, h_next + b * Hout + j0);
       });
       break;
