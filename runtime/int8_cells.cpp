@@ -18,7 +18,7 @@ bool vector_cells_apply(const PackedLayer& layer, const PackedDirection& w) {
     case CellType::rnn: return w.f.kind == ActKind::tanh;
     case CellType::gru: return w.f.kind == ActKind::sigmoid && w.g.kind == ActKind::tanh;
     case CellType::lstm:
-      return !layer.input_forget && w.P.empty() && w.f.kind == ActKind::sigmoid &&
+      return !layer.input_forget && w.generic().P.empty() && w.f.kind == ActKind::sigmoid &&
              w.g.kind == ActKind::tanh && w.h.kind == ActKind::tanh;
   }
   return false;

@@ -14,7 +14,7 @@
 #include "runtime/int8_cells.hpp"
 #include "runtime/model_impl.hpp"
 #include "runtime/parallel.hpp"
-#include "runtime/recurrence.hpp"
+#include "runtime/generic_layer.hpp"
 
 namespace recur {
 
@@ -166,6 +166,7 @@ void int8_input_projection(const PackedLayer& layer, int d, int64_t M, const flo
   const PackedDirection& pd = layer.dir[sz(d)];
   const Int8Direction& q = *pd.int8;
   const Int8Matrix& w = q.W;
+  const float* Wb = pd.generic().Wb.data();
   // Rows in chunks of kRowChunk, each task quantizing its own rows: into a buffer grown once
   // per thread, then reused (a step's B rows need no more than the first call did).
   parallel_for(threads, M, kRowChunk, w.N * w.Kp / 4, [&](int64_t m0, int64_t m1) {
@@ -177,7 +178,7 @@ void int8_input_projection(const PackedLayer& layer, int d, int64_t M, const flo
       if (sx.size() < sz(kRowChunk)) sx.resize(sz(kRowChunk));
       kernels::quantize_rows_u8(rows, w.K, x + r * ld_x, ld_x, u.data(), w.Kp, sx.data());
       q.k->gemm_dequant(rows, w.N, w.Kp, u.data(), w.Kp, w.packed.data(), w.comp.data(), sx.data(),
-                        w.scale.data(), pd.Wb.data(), gx + r * w.N, w.N);
+                        w.scale.data(), Wb, gx + r * w.N, w.N);
     }
   });
 }
@@ -185,14 +186,15 @@ void int8_input_projection(const PackedLayer& layer, int d, int64_t M, const flo
 void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, const float* h,
                   int64_t ldh, float* c, int64_t ldc, StepScratch& s, int threads) {
   const kernels::KernelTable& k = *model.k;
-  const PackedDirection& w = layer.dir[sz(d)];
-  const Int8Direction& q = *w.int8;
+  const PackedDirection& pd = layer.dir[sz(d)];
+  const GenericWeights& w = pd.generic();  // biases, peepholes
+  const Int8Direction& q = *pd.int8;
   const int64_t B = s.batch, H = layer.H, Hout = layer.Hout, gw = layer.gate_width();
   float* rec = s.rec.data();        // (B, gw) R h + Rb
   float* h_next = s.h_next.data();  // (B, Hout)
   const float* const* gx = s.gx_rows.data();
   const uint8_t* active = s.active.data();
-  const bool vector = k.fast && vector_cells_apply(layer, w);  // else the reference cells
+  const bool vector = k.panels && vector_cells_apply(layer, pd);  // else the reference cells
   // Runs cell(b, j0, n) over unit chunks of the active rows.
   const auto cells = [&](auto&& cell) {
     parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
@@ -205,9 +207,9 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
   switch (layer.cell) {
     case CellType::rnn: {
       quantized_product(*q.k, q.R, B, h, ldh, w.Rb.data(), rec, gw, s.int8, threads);
-      const kernels::RnnCellParams p{w.f, layer.clip};
+      const kernels::RnnCellParams p{pd.f, layer.clip};
       cells([&](int64_t b, int64_t j0, int64_t n) {
-        if (vector) return rnn_cells(*k.fast, n, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
+        if (vector) return rnn_cells(*k.panels, n, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
         k.rnn_cell(p, n, gx[b] + j0, rec + b * gw + j0, h_next + b * Hout + j0);
       });
       break;
@@ -217,14 +219,14 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
       const bool project = !q.Wp.empty();
       float* hc = project ? s.hc.data() : h_next;  // (B, H)
       kernels::LstmCellParams p;
-      p.f = w.f;
-      p.g = w.g;
-      p.h = w.h;
+      p.f = pd.f;
+      p.g = pd.g;
+      p.h = pd.h;
       p.clip = layer.clip;
       p.input_forget = layer.input_forget;
       p.H = H;
       cells([&](int64_t b, int64_t j0, int64_t n) {
-        if (vector) return lstm_cells(*k.fast, H, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
+        if (vector) return lstm_cells(*k.panels, H, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
         kernels::LstmCellParams pj = p;
         pj.P = w.P.empty() ? nullptr : w.P.data() + j0;
         k.lstm_cell(pj, n, gx[b] + j0, rec + b * gw + j0, c + b * ldc + j0, hc + b * H + j0);
@@ -234,8 +236,8 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
     }
     case CellType::gru: {
       kernels::GruCellParams p;
-      p.f = w.f;
-      p.g = w.g;
+      p.f = pd.f;
+      p.g = pd.g;
       p.clip = layer.clip;
       p.linear_before_reset = layer.linear_before_reset;
       p.H = H;
@@ -245,14 +247,14 @@ void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, con
         // rec_n = (r ⊙ h) · R_n + Rb_n.
         float* rh = s.rh.data();  // (B, H)
         cells([&](int64_t b, int64_t j0, int64_t n) {
-          if (vector) return gru_reset_cells(*k.fast, H, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
+          if (vector) return gru_reset_cells(*k.panels, H, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
           k.gru_reset(p, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, rh + b * H + j0);
         });
         quantized_product(*q.k, q.Rn, B, rh, H, w.Rb.data() + 2 * H, rec + 2 * H, gw, s.int8, threads);
       }
       cells([&](int64_t b, int64_t j0, int64_t n) {
         if (vector) {
-          return gru_cells(*k.fast, H, n, layer.linear_before_reset, gx[b] + j0, rec + b * gw + j0,
+          return gru_cells(*k.panels, H, n, layer.linear_before_reset, gx[b] + j0, rec + b * gw + j0,
                            h + b * ldh + j0, h_next + b * Hout + j0);
         }
         k.gru_cell(p, n, gx[b] + j0, rec + b * gw + j0, h + b * ldh + j0, h_next + b * Hout + j0);
