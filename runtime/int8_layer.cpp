@@ -20,7 +20,7 @@ namespace recur {
 
 namespace {
 
-constexpr int64_t kUnitGrain = 16;  // hidden units per cell chunk (as recurrence.cpp)
+constexpr int64_t kUnitGrain = 16;  // hidden units per cell chunk (as generic_layer.cpp)
 constexpr int64_t kCellWork = 32;   // multiply-add equivalents of one unit's cell update
 constexpr int64_t kRowChunk = 64;   // input-projection rows per kernel call
 

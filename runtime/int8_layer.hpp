@@ -1,7 +1,7 @@
-// LoadOptions::precision = int8: a layer's products on int8 dynamic quantization
-// (kernels/int8.hpp), its cells, biases and peepholes in fp32 as on the reference path. Entered
-// from plan/fill (model.cpp), input_projection and advance (recurrence.cpp): the same sequence
-// semantics, threads and step/run equality as every other layer.
+// LoadOptions::precision = int8: a generic layer whose products run on int8 dynamic quantization
+// (kernels/int8.hpp), its cells, biases and peepholes in fp32. Entered from describe (model.cpp),
+// LayerPacker::finish (pack.cpp), input_projection and advance (generic_layer.cpp): the same
+// sequence semantics, threads and step/run equality as every other layer.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +49,7 @@ bool int8_requested(const LoadOptions& options);
 // The int8 kernels for the chosen ISA: VNNI where the CPU has it, unless RECUR_NO_VNNI=1.
 const kernels::Int8Kernels& int8_kernels_for(Isa isa);
 
-// recurrence.cpp's input_projection and advance for a layer with int8 products (same contract).
+// generic_layer.cpp's input_projection and advance for a layer with int8 products (same contract).
 void int8_input_projection(const PackedLayer& layer, int d, int64_t M, const float* x,
                            int64_t ld_x, float* gx, int threads);
 void int8_advance(const Model::Impl& model, const PackedLayer& layer, int d, const float* h,
