@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libxxhash-dev libfmt-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libhdf5-dev libzip-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libboost-dev  # the service: Beast server, httplib client
 )
 # `install-deps.sh fuzz` adds the toolchain for scripts/fuzz.sh (clang-14 + libFuzzer).
 if [ "${1:-}" = fuzz ]; then

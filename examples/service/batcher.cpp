@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "http_server.hpp"  // kClientClosed
+
 namespace recur::service {
 
 namespace {
@@ -131,11 +133,13 @@ MicroBatcher::Arrival MicroBatcher::announce() {
   return Arrival(this);
 }
 
-PredictResult MicroBatcher::predict(const PredictRequest& request, Arrival& arrival) {
+PredictResult MicroBatcher::predict(const PredictRequest& request, Arrival& arrival,
+                                    const std::atomic<bool>* cancelled) {
   PredictResult result;
   Job job;
   job.request = &request;
   job.result = &result;
+  job.cancelled = cancelled;
   job.queued_at = std::chrono::steady_clock::now();
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -170,10 +174,27 @@ void MicroBatcher::stop() {
   workers_.clear();
 }
 
+void MicroBatcher::drop_cancelled() {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    Job* j = *it;
+    if (!j->cancelled || !j->cancelled->load(std::memory_order_relaxed)) {
+      ++it;
+      continue;
+    }
+    j->result->http_status = kClientClosed;
+    j->result->error = "the client closed the connection; not run";
+    queued_sequences_ -= j->request->batch;
+    it = queue_.erase(it);
+    j->done = true;
+    j->done_cv.notify_one();
+  }
+}
+
 void MicroBatcher::work() {
   using clock = std::chrono::steady_clock;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
+    drop_cancelled();
     if (queue_.empty()) {
       if (stopping_) return;
       work_cv_.wait(lock);

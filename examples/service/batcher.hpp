@@ -5,6 +5,7 @@
 // run at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -70,7 +71,10 @@ class MicroBatcher {
   Arrival announce();
 
   // Runs the request batched with concurrent ones of the same T; blocks until it is done.
-  PredictResult predict(const PredictRequest& request, Arrival& arrival);
+  // Once *cancelled is true (its client hung up) a request still queued is dropped, not run:
+  // http_status 499.
+  PredictResult predict(const PredictRequest& request, Arrival& arrival,
+                        const std::atomic<bool>* cancelled = nullptr);
 
   // Runs what is queued, then joins the workers; later predicts get 503.
   void stop();
@@ -80,10 +84,12 @@ class MicroBatcher {
     const PredictRequest* request = nullptr;
     PredictResult* result = nullptr;
     std::chrono::steady_clock::time_point queued_at;
+    const std::atomic<bool>* cancelled = nullptr;
     bool done = false;
     std::condition_variable done_cv;  // its submitter waits here (no herd of wake-ups)
   };
   void work();
+  void drop_cancelled();  // under mu_
 
   const Model& model_;
   const BatcherOptions options_;

@@ -2,9 +2,14 @@
 #include "metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace recur::service {
+
+namespace {
+constexpr int64_t kMaxHistogramBucket = 65536;  // recur_serve's largest --max-batch
+}  // namespace
 
 const char* endpoint_name(Endpoint e) noexcept {
   switch (e) {
@@ -12,6 +17,8 @@ const char* endpoint_name(Endpoint e) noexcept {
     case Endpoint::stream_step: return "stream_step";
     case Endpoint::stream_delete: return "stream_delete";
     case Endpoint::healthz: return "healthz";
+    case Endpoint::livez: return "livez";
+    case Endpoint::readyz: return "readyz";
     case Endpoint::metrics: return "metrics";
     case Endpoint::other: return "other";
   }
@@ -24,6 +31,7 @@ void LatencyHistogram::add(double micros) noexcept {
   i = std::clamp(i, 0, kBuckets - 1);
   ++buckets_[static_cast<size_t>(i)];
   ++count_;
+  sum_ += micros;
 }
 
 double LatencyHistogram::quantile(double q) const noexcept {
@@ -100,6 +108,69 @@ nlohmann::ordered_json Metrics::to_json() const {
                     {"sequences", batched_sequences_},
                     {"sequences_per_run", hist}};
   return out;
+}
+
+void PrometheusText::family(const std::string& name, const char* type, const char* help) {
+  text_ += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+void PrometheusText::sample(const std::string& name, const std::string& labels, double value) {
+  text_ += name;
+  if (!labels.empty()) text_ += "{" + labels + "}";
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);  // shortest form: integers stay integers
+  text_ += ' ';
+  text_.append(buf, r.ptr);
+  text_ += '\n';
+}
+
+void Metrics::append_prometheus(PrometheusText& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  out.family("recur_uptime_seconds", "gauge", "Seconds since the service started.");
+  out.sample("recur_uptime_seconds", "",
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+
+  out.family("recur_http_requests_total", "counter",
+             "Responses by endpoint and HTTP status (499: the client hung up first).");
+  for (int i = 0; i < kEndpointCount; ++i) {
+    const std::string endpoint = std::string("endpoint=\"") + endpoint_name(static_cast<Endpoint>(i)) + "\"";
+    for (const auto& [status, n] : status_counts_[static_cast<size_t>(i)]) {
+      out.sample("recur_http_requests_total", endpoint + ",status=\"" + std::to_string(status) + "\"",
+                 static_cast<double>(n));
+    }
+  }
+
+  const std::string duration = "recur_http_request_duration_seconds";
+  out.family(duration, "summary", "Server-side latency, from the request read whole to its answer ready.");
+  for (int i = 0; i < kEndpointCount; ++i) {
+    const LatencyHistogram& h = latency_[static_cast<size_t>(i)];
+    if (h.count() == 0) continue;
+    const std::string endpoint = std::string("endpoint=\"") + endpoint_name(static_cast<Endpoint>(i)) + "\"";
+    for (const double q : {0.5, 0.9, 0.99}) {
+      char quantile[16];
+      const auto r = std::to_chars(quantile, quantile + sizeof quantile, q);
+      out.sample(duration, endpoint + ",quantile=\"" + std::string(quantile, r.ptr) + "\"", h.quantile(q) * 1e-6);
+    }
+    out.sample(duration + "_sum", endpoint, h.sum() * 1e-6);
+    out.sample(duration + "_count", endpoint, static_cast<double>(h.count()));
+  }
+
+  out.family("recur_batch_runs_total", "counter", "Model::run calls for predicts.");
+  out.sample("recur_batch_runs_total", "", static_cast<double>(runs_));
+  out.family("recur_batch_requests_total", "counter", "Predict requests run, summed over the runs.");
+  out.sample("recur_batch_requests_total", "", static_cast<double>(batched_requests_));
+  out.family("recur_batch_sequences", "histogram", "Sequences per Model::run call.");
+  // The same buckets at every scrape: powers of two up to kMaxHistogramBucket, then +Inf.
+  for (int64_t le = 1; le <= kMaxHistogramBucket; le *= 2) {
+    uint64_t at_most = 0;
+    for (auto it = sequences_per_run_.begin(); it != sequences_per_run_.end() && it->first <= le; ++it) {
+      at_most += it->second;
+    }
+    out.sample("recur_batch_sequences_bucket", "le=\"" + std::to_string(le) + "\"", static_cast<double>(at_most));
+  }
+  out.sample("recur_batch_sequences_bucket", "le=\"+Inf\"", static_cast<double>(runs_));
+  out.sample("recur_batch_sequences_sum", "", static_cast<double>(batched_sequences_));
+  out.sample("recur_batch_sequences_count", "", static_cast<double>(runs_));
 }
 
 }  // namespace recur::service

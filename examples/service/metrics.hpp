@@ -1,6 +1,7 @@
 // Service metrics: request counts by endpoint and HTTP status, server-side latency percentiles
 // per endpoint (log-spaced histogram, ~9% bucket width), and the histogram of sequences per
-// Model::run call. Thread-safe; rendered as JSON by GET /metrics.
+// Model::run call. Thread-safe; rendered as Prometheus text by GET /metrics and as JSON by
+// GET /metrics.json.
 #pragma once
 
 #include <array>
@@ -15,8 +16,8 @@
 namespace recur::service {
 
 // The endpoints counted apart; anything else (unknown routes) is `other`.
-enum class Endpoint { predict, stream_step, stream_delete, healthz, metrics, other };
-inline constexpr int kEndpointCount = 6;
+enum class Endpoint { predict, stream_step, stream_delete, healthz, livez, readyz, metrics, other };
+inline constexpr int kEndpointCount = 8;
 const char* endpoint_name(Endpoint e) noexcept;
 
 // Latencies in microseconds, bucket i holding [2^(i/8), 2^((i+1)/8)) µs; the last bucket
@@ -28,12 +29,29 @@ class LatencyHistogram {
 
   void add(double micros) noexcept;
   uint64_t count() const noexcept { return count_; }
+  double sum() const noexcept { return sum_; }  // µs
   // The q-quantile (0 < q <= 1), as the geometric middle of its bucket; 0 when empty.
   double quantile(double q) const noexcept;
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};
   uint64_t count_ = 0;
+  double sum_ = 0.0;
+};
+
+// The Prometheus text exposition format (0.0.4): each family's # HELP and # TYPE lines, then
+// its samples, `name{labels} value`.
+class PrometheusText {
+ public:
+  static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
+  // type: "counter", "gauge", "summary" or "histogram"
+  void family(const std::string& name, const char* type, const char* help);
+  // labels: `endpoint="predict",status="200"`, or empty
+  void sample(const std::string& name, const std::string& labels, double value);
+  const std::string& text() const noexcept { return text_; }
+
+ private:
+  std::string text_;
 };
 
 class Metrics {
@@ -48,6 +66,10 @@ class Metrics {
   // {"uptime_s", "requests": {endpoint: {status: n}}, "latency_us": {endpoint: {count, p50,
   //  p90, p99}}, "batches": {"runs", "requests", "sequences", "sequences_per_run": {bucket: n}}}
   nlohmann::ordered_json to_json() const;
+  // The same as the families recur_uptime_seconds, recur_http_requests_total,
+  // recur_http_request_duration_seconds (summary) and recur_batch_* (recur_batch_sequences a
+  // histogram of sequences per run).
+  void append_prometheus(PrometheusText& out) const;
 
  private:
   mutable std::mutex mu_;
