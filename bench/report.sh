@@ -8,10 +8,13 @@
 #   bench/report.sh [--quick] [--build DIR] [--out FILE] [--reps N] [--min-time SECONDS]
 #                   [--filter REGEX] [--json FILE (keep the raw results)]
 #                   [--from-json FILE (format kept results, run nothing)]
+#                   [--no-ort | --ort-json FILE (ONNX Runtime results kept from bench/peers/ort.py)]
 #   --quick: LSTM (8,64,50) (256,256,100) (512,512,100) (1024,1024,50), B in {1, 64}, GRU/RNN
 #            at 512, threads 1 and 2 (a few minutes); default: every standard shape, B 1/4/16/64.
 #   With more than two thread counts in the results (recur_bench --threads, or the JSON of
 #   bench/remote/scaling.sh given to --from-json), a thread-scaling table is added.
+# ONNX Runtime (fp32 and int8, bench/peers/ort.py) runs too when its venv .venv-ort exists (the
+# script's header says how to make it), after recur_bench, with the same --quick/--min-time/--reps.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,6 +26,8 @@ min_time=""
 filter=""
 keep_json=""
 from_json=""
+ort_json=""
+no_ort=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick="--quick"; shift ;;
@@ -33,6 +38,8 @@ while [[ $# -gt 0 ]]; do
     --filter) filter="$2"; shift 2 ;;
     --json) keep_json="$2"; shift 2 ;;
     --from-json) from_json="$2"; shift 2 ;;
+    --ort-json) ort_json="$2"; shift 2 ;;
+    --no-ort) no_ort=1; shift ;;
     *) echo "report.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +75,16 @@ else
   steal="$(awk -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) 'BEGIN { printf "%.1f%%", (t > 0 ? 100 * s / t : 0) }')"
 fi
 [[ -n "$keep_json" ]] && cp "$json" "$keep_json"
+# ONNX Runtime's rows (bench/peers/ort.py), merged into the same table.
+ort="$(mktemp --suffix=.json)"
+trap 'rm -f "$json" "$ort"' EXIT
+echo '{"benchmarks": []}' > "$ort"
+if [[ -n "$ort_json" ]]; then
+  cp "$ort_json" "$ort"
+elif [[ -z "$no_ort" && -z "$from_json" && -x "$root/.venv-ort/bin/python" ]]; then
+  echo "report.sh: bench/peers/ort.py $quick --min-time $min_time --reps $reps" >&2
+  "$root/.venv-ort/bin/python" "$root/bench/peers/ort.py" $quick --min-time "$min_time" --reps "$reps" --out "$ort"
+fi
 
 cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
 # The model name alone does not tell a Zen 4 from a Zen 5 guest: family, model and the caches
@@ -81,13 +98,14 @@ for d in /sys/devices/system/cpu/cpu0/cache/index*; do
 done
 cpu="$cpu, family ${family:-?} model ${model:-?}$caches"
 cores="$(nproc)"
-flags="$(grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+flags="$(grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni|avx_vnni|amx_int8|amx_bf16|avx2|fma' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 command="bench/report.sh $quick --reps $reps --min-time $min_time${filter:+ --filter '$filter'}"
 
-python3 - "$json" "$out" "$cpu" "$cores" "$flags" "$command" "$load_before" "$load_after" "$steal" <<'PY'
+python3 - "$json" "$out" "$cpu" "$cores" "$flags" "$command" "$load_before" "$load_after" "$steal" "$ort" <<'PY'
 import json, sys, datetime, re
-path, out, cpu, cores, flags, command, load_before, load_after, steal = sys.argv[1:10]
+path, out, cpu, cores, flags, command, load_before, load_after, steal, ort_path = sys.argv[1:11]
 data = json.load(open(path))
+data["benchmarks"] += json.load(open(ort_path))["benchmarks"]
 # fp32 FMA peak per core: measured in this run (peak/fma_f32), else DESIGN.md §4's figure.
 PEAK_PER_CORE, peak_source = 228.0, "DESIGN.md §4 (not measured in this run)"
 
@@ -115,7 +133,7 @@ if peak_run:
 def fmt_time(us):
     return f"{us/1000:.3f} ms" if us >= 1000 else f"{us:.1f} µs"
 
-# One shape's benchmark of one implementation (onednn, recur, recur_bf16), as recur_bench names it.
+# One shape's benchmark of one implementation (onednn, recur, recur_bf16r, ...), as recur_bench names it.
 def bench_name(impl, cell, I, H, T, B, th):
     return f"{cell}/{impl}/I:{I}/H:{H}/T:{T}/B:{B}/threads:{th}"
 # oneDNN's time over impl's on one shape (> 1: impl faster), or None if either is missing.
@@ -215,7 +233,7 @@ if len(counts) > 2:
                      f" | {f'{last:.2f}x' if last else 'n/a'} |")
 
 # bf16 recurrent weights (LoadOptions::recurrent_weights), where recur_bench measured them.
-bf16_keys = [k for k in keys if best.get(bench_name("recur_bf16", *k))]
+bf16_keys = [k for k in keys if best.get(bench_name("recur_bf16r", *k))]
 if bf16_keys:
     lines.append("")
     lines.append("## recur with bf16 recurrent weights")
@@ -229,7 +247,7 @@ if bf16_keys:
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key in bf16_keys:
         cell, I, H, T, B, th = key
-        r, o, h = best[bench_name("recur", *key)], best.get(bench_name("onednn", *key)), best[bench_name("recur_bf16", *key)]
+        r, o, h = best[bench_name("recur", *key)], best.get(bench_name("onednn", *key)), best[bench_name("recur_bf16r", *key)]
         sp = f"{o[0]/h[0]:.2f}x" if o else "n/a"
         lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {fmt_time(o[0]) if o else 'n/a'} | {fmt_time(r[0])} | {fmt_time(h[0])} | **{sp}** | {r[0]/h[0]:.2f}x |")
 
@@ -285,7 +303,7 @@ for th in (1, 2):
     text, worst = summary([speedup("recur", "lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
     lines.append(f"| B=1, {th} thread{'s' if th > 1 else ''}: recur ≥ 2.0x oneDNN | {text} | {'yes' if worst and worst >= 2.0 else 'no'} |")
 for th in (1, 2):
-    text, worst = summary([speedup("recur_bf16", "lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
+    text, worst = summary([speedup("recur_bf16r", "lstm", I, H, T, 1, th) for I, H, T in lstm_shapes])
     if worst:
         lines.append(f"| (not a target: the same with bf16 recurrent weights, B=1, {th} thread{'s' if th > 1 else ''}) | {text} | ({'≥ 2.0x' if worst >= 2.0 else '< 2.0x'}) |")
 for th in (1, 2):
@@ -298,6 +316,51 @@ lines.append(f"| 2 threads over 1, B=1, H ≥ 512: ≥ 1.6x | {text} | {'yes' if
 if load_read:
     x = load_read[0] / load_read[1]
     lines.append(f"| load of the H=1024 model ≤ 2x reading its bytes | {x:.2f}x | {'yes' if x <= 2.0 else 'no'} |")
+
+# Reduced precision (issue 22): recur int8 beside oneDNN's int8/bf16 LSTM and ONNX Runtime's
+# DynamicQuantizeLSTM, with each int8 path's max abs error against its own fp32 on one input.
+def err(impl, key):
+    b = best.get(bench_name(impl, *key))
+    v = b[1].get("max_abs_err_vs_f32") if b else None
+    return f"{v:.2g}" if v is not None else "–"
+def t(impl, key):
+    b = best.get(bench_name(impl, *key))
+    return fmt_time(b[0]) if b else "–"
+def ratio(num, den, key):
+    a, b = best.get(bench_name(num, *key)), best.get(bench_name(den, *key))
+    return f"{b[0]/a[0]:.2f}x" if a and b else "–"
+int8_keys = [k for k in keys if best.get(bench_name("recur_int8", *k))]
+if int8_keys:
+    lines.append("")
+    lines.append("## Reduced precision: int8 and bf16")
+    lines.append("")
+    lines.append("`recur_int8`: `LoadOptions::precision = int8` (docs/precision.md); `onednn_int8`: oneDNN's")
+    lines.append("`lstm_forward` with u8 data (scale 127, shift 128), s8 weights with per-channel scales, x")
+    lines.append("quantized outside the timed loop, y f32; `onednn_bf16`: the same in bf16; `ort_*`: ONNX Runtime")
+    lines.append("(bench/peers/ort.py, its own process right after recur_bench), int8 = `quantize_dynamic` →")
+    lines.append("DynamicQuantizeLSTM. Ratios: the peer's time / recur int8's (> 1: recur faster). Errors: max |y −")
+    lines.append("y_fp32| of each int8 path against its own fp32 on the same input (ORT's model has other random")
+    lines.append("weights of the same distribution).")
+    lines.append("")
+    lines.append("| cell | I | H | T | B | threads | recur f32 | recur int8 | oneDNN int8 | ORT int8 | oneDNN bf16 | ORT f32 | int8 vs oneDNN | int8 vs ORT | err recur / oneDNN / ORT |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for key in int8_keys:
+        cell, I, H, T, B, th = key
+        lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {th} | {t('recur', key)} | {t('recur_int8', key)} | "
+                     f"{t('onednn_int8', key)} | {t('ort_int8', key)} | {t('onednn_bf16', key)} | {t('ort_f32', key)} | "
+                     f"**{ratio('recur_int8', 'onednn_int8', key)}** | **{ratio('recur_int8', 'ort_int8', key)}** | "
+                     f"{err('recur_int8', key)} / {err('onednn_int8', key)} / {err('ort_int8', key)} |")
+    lines.append("")
+    lines.append("| target (issue 22) | measured (worst – best over the LSTM shapes) | met |")
+    lines.append("|---|---|---|")
+    for B, th in ((1, 1), (1, 2), (64, 1), (64, 2)):
+        for peer, goal in (("ort_int8", 1.5), ("onednn_int8", 2.0 if B == 1 else 1.0)):
+            vals = []
+            for I, H, T in lstm_shapes:
+                a, b = best.get(bench_name("recur_int8", "lstm", I, H, T, B, th)), best.get(bench_name(peer, "lstm", I, H, T, B, th))
+                vals.append(b[0] / a[0] if a and b else None)
+            text, worst = summary(vals)
+            lines.append(f"| int8 B={B}, {th} thread{'s' if th > 1 else ''}: ≥ {goal}x {peer} | {text} | {'yes' if worst and worst >= goal else 'no'} |")
 
 denormal = {n: best[n][0] for n in best if n.startswith("denormal/")}
 if denormal:

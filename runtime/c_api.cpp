@@ -123,7 +123,7 @@ const char* recur_last_error(void) { return g_last_error.c_str(); }
 
 recur_options recur_default_options(void) { return recur_options{0, 1}; }
 
-recur_load_options recur_default_load_options(void) { return recur_load_options{nullptr, 1, 1, nullptr, 0}; }
+recur_load_options recur_default_load_options(void) { return recur_load_options{nullptr, 1, 1, nullptr, 0, nullptr}; }
 
 recur_status recur_model_load(const char* path, recur_model** out_model) {
   return recur_model_load_ex(path, nullptr, out_model);
@@ -162,6 +162,10 @@ recur_status recur_model_load_ex(const char* path, const recur_load_options* opt
                     std::string("recurrent_weights '") + weights + "' is not one of f32, bf16");
       }
       lo.threads = options->threads;  // Model::load checks the range
+      if (!recur::parse_precision(options->precision ? options->precision : "file", lo.precision)) {
+        return fail(RECUR_ERR_INVALID_ARGUMENT, std::string("precision '") + options->precision +
+                                                    "' is not one of file, f32, bf16, int8");
+      }
     }
     recur::Result<recur::Model> m = recur::Model::load(path, lo);
     if (!m) return fail(m.status());

@@ -46,10 +46,12 @@ void StepScratch::size_for(const Model::Impl& model, int64_t b) {
   h_next.assign(n(model.max_hout), 0.0f);
   gx_rows.assign(static_cast<size_t>(b), nullptr);
   active.assign(static_cast<size_t>(b), 1);
+  int8.size_for(model, b);
 }
 
 void input_projection(const Model::Impl& model, const PackedLayer& layer, int d, int64_t M,
                       const float* x, int64_t ld_x, float* gx, int threads) {
+  if (layer.int8) return int8_input_projection(layer, d, M, x, ld_x, gx, threads);
   const GenericWeights& w = layer.dir[static_cast<size_t>(d)].generic();
   const int64_t gw = layer.gate_width();
   gemm_by_rows(*model.k, threads, M, gw, layer.I, x, ld_x, w.W.data(), gw, w.Wb.data(), gx, gw);
@@ -70,6 +72,7 @@ void apply_head(const Model::Impl& model, int64_t M, const float* in, int64_t ld
 
 void advance(const Model::Impl& model, const PackedLayer& layer, int d, const float* h,
              int64_t ldh, float* c, int64_t ldc, StepScratch& s, int threads) {
+  if (layer.int8) return int8_advance(model, layer, d, h, ldh, c, ldc, s, threads);
   const kernels::KernelTable& k = *model.k;
   const PackedDirection& pd = layer.dir[static_cast<size_t>(d)];
   const GenericWeights& w = pd.generic();

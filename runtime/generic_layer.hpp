@@ -21,6 +21,7 @@ struct StepScratch {
   std::vector<float> h_next;         // (B, Hout) the state after the step
   std::vector<const float*> gx_rows; // (B)       each row's W x + Wb for this step
   std::vector<uint8_t> active;       // (B)       1 = the row takes this step
+  Int8Scratch int8;                  // int8 layers' quantized rows (runtime/int8_layer.hpp)
 
   void size_for(const Model::Impl& model, int64_t batch);
 };

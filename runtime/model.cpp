@@ -55,6 +55,7 @@ Status describe(const ModelSpec& spec, const LoadOptions& options, LayerKernels 
     return {Errc::invalid_argument, "LoadOptions::threads is " + std::to_string(options.threads) +
                                         ", expected 0.." + std::to_string(kMaxThreads)};
   }
+  RECUR_TRY(check_precision(options));  // int8 / bf16 requests (runtime/int8_layer.hpp)
   Result<Isa> isa = choose_isa(options.isa);
   if (!isa) return isa.status();
   m.isa = *isa;
@@ -86,10 +87,12 @@ Status describe(const ModelSpec& spec, const LoadOptions& options, LayerKernels 
     }
     // Layers the gate-panel kernels cover run on them (runtime/panel_layer.hpp).
     p.gate_panels = kernels == LayerKernels::best && gate_panels_apply(*m.k, layer, p.dir);
+    if (int8_requested(options)) p.int8 = &int8_kernels_for(m.isa), p.gate_panels = false;
     if (const char* v = std::getenv("RECUR_VERBOSE"); v && std::strcmp(v, "1") == 0) {
       std::fprintf(stderr, "recur: layer %zu (%s, H=%lld): %s\n", m.layers.size(), cell_name(layer.cell),
                    static_cast<long long>(layer.hidden_size),
-                   p.gate_panels ? "gate-panel kernels" : "generic kernels (options outside the gate-panel kernels)");
+                   p.int8 ? "int8 products, fp32 cells (precision int8)"
+                   : p.gate_panels ? "gate-panel kernels" : "generic kernels (options outside the gate-panel kernels)");
     }
     row += p.dirs;
     m.h_width = std::max(m.h_width, p.Hout);

@@ -11,6 +11,7 @@
 #include "kernels/recurrent.hpp"
 #include "recur/model.hpp"
 #include "runtime/aligned_floats.hpp"
+#include "runtime/int8_layer.hpp"
 
 namespace recur {
 
@@ -45,6 +46,7 @@ struct PackedDirection {
 
   const PanelWeights& panels() const { return std::get<PanelWeights>(weights); }
   const GenericWeights& generic() const { return std::get<GenericWeights>(weights); }
+  std::shared_ptr<const Int8Direction> int8;  // PackedLayer::int8: W, R, Wp quantized (generic: biases, P)
 };
 
 struct PackedLayer {
@@ -61,6 +63,9 @@ struct PackedLayer {
   int64_t state_row = 0;   // first row of this layer in h0/h_n/c0/c_n
   bool gate_panels = false;     // on the gate-panel kernels (runtime/panel_layer.hpp), else generic
   bool recurrent_bf16 = false;  // R rounded to bfloat16 (LoadOptions::recurrent_weights)
+  // LoadOptions::precision = int8: a generic layer whose products are int8 on these kernels
+  // (runtime/int8_layer.hpp); null otherwise.
+  const kernels::Int8Kernels* int8 = nullptr;
   std::vector<PackedDirection> dir;
 
   int64_t gate_width() const { return G * H; }

@@ -148,17 +148,22 @@ Status LayerPacker::finish(const std::vector<DirectionWeights>& weights) {
       continue;
     }
     GenericWeights& g = std::get<GenericWeights>(l.dir[sz(d)].weights);
-    g.W = pack_matrix(*k_, w.W);
+    if (l.int8) {  // W, R, Wp quantized instead (runtime/int8_layer.hpp); biases, P as below
+      l.dir[sz(d)].int8 = std::make_shared<const Int8Direction>(quantize_direction(
+          l, *l.int8, w.W.data.data(), w.R.data.data(), w.Wp.empty() ? nullptr : w.Wp.data.data()));
+    } else {
+      g.W = pack_matrix(*k_, w.W);
+    }
     if (l.recurrent_bf16) {
       RECUR_TRY(check_bf16_range(index_, d, 0, w.R.shape[0], w.R.shape[1], w.R.data.data()));
       g.R = pack_matrix(*k_, rounded_to_bf16(w.R));
-    } else {
+    } else if (!l.int8) {
       g.R = pack_matrix(*k_, w.R);
     }
     g.Wb = w.Wb.data;
     g.Rb = w.Rb.data;
     g.P = w.P.data;
-    if (!w.Wp.empty()) g.Wp = pack_matrix(*k_, w.Wp);
+    if (!w.Wp.empty() && !l.int8) g.Wp = pack_matrix(*k_, w.Wp);
   }
   return {};
 }

@@ -51,8 +51,8 @@ int bench(const Options& o) {
     return 1;
   }
   const double step_flops = flops_per_step(model->config());
-  std::printf("%s: ISA %s, %s recurrent weights, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n",
-              o.path.c_str(), isa_name(model->isa()), weight_format_name(o.load.recurrent_weights),
+  std::printf("%s: ISA %s, precision %s, %s recurrent weights, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n",
+              o.path.c_str(), isa_name(model->isa()), precision_name(o.load.precision), weight_format_name(o.load.recurrent_weights),
               model->config().layers.size(), step_flops / 1e6, static_cast<long long>(o.seq_len));
   std::printf("%6s %8s %12s %12s %14s %10s\n", "batch", "threads", "median", "p90", "sequences/s", "GFLOP/s");
   nlohmann::json rows = nlohmann::json::array();
@@ -101,6 +101,7 @@ int bench(const Options& o) {
     nlohmann::json doc = {{"model", o.path},
                           {"isa", isa_name(model->isa())},
                           {"recurrent_weights", weight_format_name(o.load.recurrent_weights)},
+                          {"precision", precision_name(o.load.precision)},
                           {"rows", rows}};
     std::ofstream f(o.json_path);
     f << doc.dump(2) << "\n";

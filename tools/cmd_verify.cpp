@@ -2,6 +2,9 @@
 // model on x and compares y (and optionally h_n / c_n) elementwise with |got - want| <=
 // atol + rtol * |want|. Reports the worst element (index, got, want) and how many differ;
 // exits 0 when everything matches, 1 on a mismatch or error.
+// With --precision int8 the model also runs at fp32 on the same input, and the error of each
+// output against fp32 is printed (max / mean absolute and relative); --expect is then optional.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -53,6 +56,21 @@ bool compare(const char* what, const std::vector<float>& got, const std::vector<
   return bad == 0;
 }
 
+// The error of a reduced-precision output against the fp32 one: max and mean of |got - f32|
+// and of |got - f32| / max(|f32|, 1e-3) (relative, with a floor so zeros do not dominate).
+void print_error(const char* what, const std::vector<float>& got, const std::vector<float>& f32) {
+  double max_abs = 0, sum_abs = 0, max_rel = 0, sum_rel = 0;
+  for (size_t k = 0; k < got.size() && k < f32.size(); ++k) {
+    const double d = std::fabs(double(got[k]) - double(f32[k]));
+    const double r = d / std::max(std::fabs(double(f32[k])), 1e-3);
+    max_abs = std::max(max_abs, d), sum_abs += d;
+    max_rel = std::max(max_rel, r), sum_rel += r;
+  }
+  const double n = got.empty() ? 1.0 : double(got.size());
+  std::printf("%s vs f32: max abs %.3g, mean abs %.3g, max rel %.3g, mean rel %.3g (%zu elements)\n", what,
+              max_abs, sum_abs / n, max_rel, sum_rel / n, got.size());
+}
+
 const Command kVerify{
     "verify", "Run a .recur model on x.npy and compare its output with expected .npy arrays",
     [](CLI::App& sub) -> Action {
@@ -65,7 +83,7 @@ const Command kVerify{
       auto o = std::make_shared<Opts>();
       sub.add_option("model", o->model, "the .recur file")->required();
       sub.add_option("--input", o->input, "x.npy, (T, B, I) or (B, T, I) for batch-first models")->required();
-      sub.add_option("--expect", o->expect, "expected y.npy")->required();
+      sub.add_option("--expect", o->expect, "expected y.npy (optional with --precision int8)");
       sub.add_option("--expect-h", o->expect_h, "expected h_n.npy (L*D, B, Hout)");
       sub.add_option("--expect-c", o->expect_c, "expected c_n.npy (L*D, B, H)");
       sub.add_option("--h0", o->h0, "initial h0.npy (L*D, B, Hout)");
@@ -80,6 +98,11 @@ const Command kVerify{
           std::fprintf(stderr, "recur verify: %s\n", s.to_string().c_str());
           return 1;
         };
+        const bool reduced = o->load.precision == Precision::int8 || o->load.precision == Precision::bf16;
+        if (o->expect.empty() && !reduced) {
+          std::fprintf(stderr, "recur verify: --expect is required (unless --precision int8)\n");
+          return 2;
+        }
         auto model = Model::load(o->model, o->load);
         if (!model.ok()) return err(model.status());
         auto x = npy::read(o->input);
@@ -124,6 +147,20 @@ const Command kVerify{
         ro.threads = o->threads;
         auto out = model->run(in, ro);
         if (!out.ok()) return err(out.status());
+        std::printf("model %s, input %s, precision %s\n", o->model.c_str(), shape_str(x->shape).c_str(),
+                    precision_name(o->load.precision));
+        if (reduced) {
+          LoadOptions f32 = o->load;
+          f32.precision = Precision::f32;
+          auto reference = Model::load(o->model, f32);
+          if (!reference.ok()) return err(reference.status());
+          auto want = reference->run(in, ro);
+          if (!want.ok()) return err(want.status());
+          print_error("y", out->y, want->y);
+          print_error("h_n", out->h_n, want->h_n);
+          if (!out->c_n.empty()) print_error("c_n", out->c_n, want->c_n);
+          if (o->expect.empty()) return 0;
+        }
         auto y = npy::read(o->expect);
         if (!y.ok()) return err(y.status());
         std::printf("model %s, input %s, atol %g, rtol %g\n", o->model.c_str(), shape_str(x->shape).c_str(), o->atol,

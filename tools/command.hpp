@@ -29,13 +29,20 @@ struct RegisteredCommand {
 };
 std::vector<RegisteredCommand>& registered_commands();
 
-// --recurrent-weights f32|bf16 (LoadOptions::recurrent_weights), for the commands that load.
+// --recurrent-weights f32|bf16 (LoadOptions::recurrent_weights) and --precision
+// (LoadOptions::precision), for the commands that load.
 inline void add_load_options(CLI::App& sub, LoadOptions& options) {
   const std::map<std::string, WeightFormat> formats{{"f32", WeightFormat::f32}, {"bf16", WeightFormat::bf16}};
   sub.add_option("--recurrent-weights", options.recurrent_weights,
                  "f32 (default) | bf16: keep the recurrent matrices as bfloat16 (half the bytes per "
                  "step; results are those of the model with R rounded to bf16)")
       ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
+  const std::map<std::string, Precision> precisions{
+      {"file", Precision::file}, {"f32", Precision::f32}, {"bf16", Precision::bf16}, {"int8", Precision::int8}};
+  sub.add_option("--precision", options.precision,
+                 "file (default: the file's own) | f32 | int8: dynamic quantization of the layers' "
+                 "products (docs/precision.md) | bf16 (not implemented yet)")
+      ->transform(CLI::CheckedTransformer(precisions, CLI::ignore_case));
 }
 
 }  // namespace recur::cli

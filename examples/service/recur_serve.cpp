@@ -89,6 +89,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
   app.add_option("--access-log", access_log, "one line per request to this file (- = stdout); none by default");
+  std::string precision = "file";
+  app.add_option("--precision", precision,
+                 "file (the file's own) | f32 | int8 (dynamic quantization, docs/precision.md)")
+      ->check(CLI::IsMember({"file", "f32", "bf16", "int8"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   o.batching = !no_batching;
@@ -121,7 +126,9 @@ int main(int argc, char** argv) {
     };
   }
 
-  recur::Result<recur::Model> model = recur::Model::load(model_path);
+  recur::LoadOptions load;
+  recur::parse_precision(precision, load.precision);  // a member of the set above
+  recur::Result<recur::Model> model = recur::Model::load(model_path, load);
   if (!model) {
     std::fprintf(stderr, "recur_serve: %s\n", model.status().to_string().c_str());
     return 1;

@@ -29,6 +29,21 @@ const char* isa_name(Isa isa) noexcept;
 enum class WeightFormat { f32, bf16 };
 const char* weight_format_name(WeightFormat format) noexcept;
 
+// The arithmetic of the layers' matrix products, chosen at load (docs/precision.md).
+//   file: the file's own precision (fp32 for every file today).
+//   f32:  fp32 weights and products.
+//   int8: dynamic quantization: W, R and the projection quantized once at load (symmetric int8,
+//         one scale per output row), each product's input rows (x, h, ...) quantized at run
+//         time (one scale per row), products summed exactly in int32 (VNNI where the CPU has
+//         it), dequantized; biases, peepholes, cells and the head stay fp32. Every cell and
+//         option; the same bits on every ISA and thread count. Not with recurrent_weights = bf16.
+//   bf16: bf16 products; not implemented yet: refused at load (unsupported). The exact mode
+//         "bf16r" (bf16 storage of R, fp32 products) is recurrent_weights = bf16 above.
+enum class Precision { file, f32, bf16, int8 };
+const char* precision_name(Precision precision) noexcept;
+// "file", "f32", "bf16", "int8" -> the Precision; false for any other name.
+bool parse_precision(const std::string& name, Precision& out) noexcept;
+
 struct LoadOptions {
   Isa isa = Isa::best;
   bool check_finite = true;  // reject NaN/Inf weights
@@ -37,6 +52,7 @@ struct LoadOptions {
   int threads = 0;  // Model::load of a large file: 0 = the caller's thread and up to two
                     // helpers when 2+ CPUs are available; 1 = the caller's thread only
                     // (0..1024)
+  Precision precision = Precision::file;
 };
 
 // The thread count RunOptions.threads = 0 stands for: the CPUs in this process's affinity mask,

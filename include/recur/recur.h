@@ -67,13 +67,16 @@ recur_options recur_default_options(void);
  * isa "avx512" | "avx2" | "scalar" forces one (RECUR_ERR_UNSUPPORTED if the CPU lacks it).
  * recurrent_weights "bf16" keeps the recurrent matrices as bfloat16: half the bytes per step,
  * results those of the model with R rounded to bf16 (recur::WeightFormat in model.hpp).
- * Another string in either: invalid argument. */
+ * precision NULL or "file" (the file's own), "f32", "int8" (dynamic quantization) or "bf16"
+ * (RECUR_ERR_UNSUPPORTED: not implemented yet): recur::Precision in model.hpp.
+ * Another string in any of them: invalid argument. */
 typedef struct recur_load_options {
   const char* isa;
   int32_t check_finite;
   int32_t verify_checksum;
   const char* recurrent_weights;
   int32_t threads; /* 0: helper threads for a large file's checks if 2+ CPUs; 1: caller only */
+  const char* precision;
 } recur_load_options;
 recur_load_options recur_default_load_options(void);
 

@@ -150,6 +150,18 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
     lo.threads = 1;
     CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
     recur_model_free(m);
+    m = NULL;
+    lo.recurrent_weights = NULL;
+    lo.precision = "int4";
+    CHECK_ERR(recur_model_load_ex(path, &lo, &m), RECUR_ERR_INVALID_ARGUMENT, "precision 'int4'");
+    CHECK(m == NULL);
+    lo.precision = "bf16";
+    CHECK_ERR(recur_model_load_ex(path, &lo, &m), RECUR_ERR_UNSUPPORTED, "bf16");
+    CHECK(m == NULL);
+    lo.precision = "int8";
+    CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
+    CHECK(m != NULL);
+    recur_model_free(m);
   }
   recur_model_free(NULL);
   recur_state_free(NULL);

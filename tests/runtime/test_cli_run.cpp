@@ -150,3 +150,38 @@ TEST_CASE("recur run: one sequence as CSV") {
   CHECK(yn.shape == std::vector<int64_t>{T, 1, 3});
   CHECK(!fs::exists(d + "out/c_n.npy"));  // a GRU has no cell state
 }
+
+TEST_CASE("recur run / verify --precision int8: the int8 model's outputs, and its error against fp32") {
+  const fs::path dir = fs::path(RECUR_BINARY_DIR) / "cli_int8";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SpecOptions o;
+  o.hidden_size = 17;
+  const ModelSpec spec = random_spec(o);
+  const std::string model = (dir / "m.recur").string(), d = dir.string() + "/";
+  REQUIRE(write_model(spec, model).ok());
+  const int64_t T = 5, B = 2, I = spec.input_size();
+  const std::vector<float> x = random_values(static_cast<size_t>(T * B * I), 8);
+  REQUIRE(npy::write_f32(d + "x.npy", {T, B, I}, x).ok());
+  LoadOptions lo;
+  lo.precision = Precision::int8;
+  const RunOutput want = run_ok(*Model::from_spec(spec, lo), RunInput{x.data(), T, B});
+  REQUIRE(cli(model + " --precision int8 --input " + d + "x.npy --out " + d + "out") == 0);
+  require_same_bits(read_npy(d + "out/y.npy").f32, want.y);
+  CHECK(cli(model + " --precision int4 --input " + d + "x.npy --out " + d + "bad") != 0);
+  CHECK_FALSE(fs::exists(d + "bad"));
+
+  const std::string report = d + "verify.txt";
+  const std::string cmd = std::string(RECUR_CLI_PATH) + " verify --precision int8 " + model +
+                          " --input " + d + "x.npy > " + report + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream f(report);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(text.find("precision int8") != std::string::npos);
+  CHECK(text.find("y vs f32: max abs") != std::string::npos);
+  CHECK(text.find("c_n vs f32: max abs") != std::string::npos);
+  // Without --precision int8, --expect stays required.
+  const std::string plain = std::string(RECUR_CLI_PATH) + " verify " + model + " --input " + d +
+                            "x.npy > /dev/null 2>&1";
+  CHECK(std::system(plain.c_str()) != 0);
+}
