@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 
+#include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/spin_barrier.hpp"
 
@@ -54,6 +55,7 @@ constexpr int64_t kFuseAboveH = 256;
 constexpr int64_t kFuseBelowI = 64;
 
 int threads_for(int threads, int64_t work, int64_t min_per_thread) {
+  if (threads > 1 && run_alone(work)) return 1;  // other processes hold the CPUs (contention.hpp)
   const int64_t useful = std::max<int64_t>(1, work / min_per_thread);
   return static_cast<int>(std::min<int64_t>(threads, useful));
 }
