@@ -80,6 +80,7 @@ int run_convert(Opts& o, uint64_t source_bytes) {
               static_cast<long long>(spec.output_size()),
               spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
               static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
+  if (o.conv.progress) o.conv.progress("writing " + o.out);
   Status w = write_model(spec, o.out);
   if (!w.ok()) {
     std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
@@ -89,6 +90,7 @@ int run_convert(Opts& o, uint64_t source_bytes) {
     std::printf("wrote %s (self-check skipped)\n", o.out.c_str());
     return 0;
   }
+  if (o.conv.progress) o.conv.progress("self-check: loading and running " + o.out);
   auto check = self_check(o.out, *conv, o.atol, o.rtol);
   if (!check.ok() || !check->ok) {
     std::remove(o.out.c_str());
