@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "recur/status.hpp"
+#include "tools/convert/sanitizers.hpp"
 
 namespace recur::convert {
 
@@ -37,7 +38,7 @@ int run_contained(const std::string& what, const ContainLimits& limits, const st
   const pid_t pid = ::fork();
   if (pid < 0) return body();
   if (pid == 0) {
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(RECUR_ASAN) && !defined(RECUR_TSAN)
     set_limit(RLIMIT_AS, limits.max_memory_bytes);
 #endif
     set_limit(RLIMIT_CPU, limits.max_cpu_seconds);
