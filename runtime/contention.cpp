@@ -4,11 +4,13 @@
 #include <atomic>
 #include <chrono>
 
+#include <time.h>
+
 namespace recur {
 namespace {
 
 std::atomic<int64_t> g_last_long_wait{0};  // now_ns() of the last long wait; 0 = never
-std::atomic<uint32_t> g_asks{0};            // run_alone calls while contended, for the probes
+std::atomic<int64_t> g_last_probe{0};       // now_ns() of the last call let through to probe
 std::atomic<bool> g_allowed{true};
 
 }  // namespace
@@ -16,6 +18,12 @@ std::atomic<bool> g_allowed{true};
 int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+int64_t thread_cpu_ns() noexcept {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
 }
 
 void note_wait(int64_t waited_ns) noexcept {
@@ -27,8 +35,12 @@ void set_run_alone_allowed(bool allowed) noexcept { g_allowed.store(allowed, std
 bool run_alone(int64_t work) noexcept {
   if (work >= kContendedMinWork || !g_allowed.load(std::memory_order_relaxed)) return false;
   const int64_t last = g_last_long_wait.load(std::memory_order_relaxed);
-  if (last == 0 || now_ns() - last > kContendedForNs) return false;
-  return g_asks.fetch_add(1, std::memory_order_relaxed) % kProbeEvery != 0;
+  if (last == 0) return false;
+  const int64_t now = now_ns();
+  if (now - last > kContendedForNs) return false;
+  int64_t probed = g_last_probe.load(std::memory_order_relaxed);
+  // One caller per interval gets its threads back, to see whether the waits are still long.
+  return now - probed < kProbeEveryNs || !g_last_probe.compare_exchange_strong(probed, now, std::memory_order_relaxed);
 }
 
 }  // namespace recur

@@ -2,7 +2,8 @@
 // share and then waits long for a CPU (the scheduler gave it to another process) makes every
 // thread waiting on it wait too: a time slice, hundreds of times a step's work. For a while
 // after such a wait, parallel loops and teams with little work run on one thread, probing now
-// and then (one call in kProbeEvery still uses its threads) whether the machine has calmed down.
+// and then (one call per kProbeEveryNs still uses its threads) whether the machine has calmed
+// down.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +13,11 @@ namespace recur {
 // A wait for another thread's share longer than this (it was preempted) is contention.
 inline constexpr int64_t kContendedWaitNs = 200000;
 // How long one such wait keeps the process in the contended state.
-inline constexpr int64_t kContendedForNs = 500000000;
+inline constexpr int64_t kContendedForNs = 2000000000;
 // Work (multiply-adds) below which a contended process uses one thread: a preempted helper
 // costs a time slice, which only a share this large can absorb.
 inline constexpr int64_t kContendedMinWork = int64_t{1} << 25;
-inline constexpr uint32_t kProbeEvery = 16;
+inline constexpr int64_t kProbeEveryNs = 1000000000;
 
 // A wait for another thread's share, and how long it took (the waits that slept measure it).
 void note_wait(int64_t waited_ns) noexcept;
@@ -28,7 +29,20 @@ bool run_alone(int64_t work) noexcept;
 // is long) turn the gating off; on by default.
 void set_run_alone_allowed(bool allowed) noexcept;
 
-// A monotonic clock in nanoseconds.
+// A monotonic clock, and the calling thread's CPU time, in nanoseconds.
 int64_t now_ns() noexcept;
+int64_t thread_cpu_ns() noexcept;
+
+// The calling thread's time off its CPU from construction to note() (waits for other threads,
+// and preemption: on a busy machine a woken helper may take the waker's own CPU), noted as a
+// wait. Serial code on a calm machine would not have lost that time.
+class OffCpuTimer {
+ public:
+  OffCpuTimer() noexcept : wall_(now_ns()), cpu_(thread_cpu_ns()) {}
+  void note() const noexcept { note_wait((now_ns() - wall_) - (thread_cpu_ns() - cpu_)); }
+
+ private:
+  int64_t wall_, cpu_;
+};
 
 }  // namespace recur

@@ -395,6 +395,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     const bool together = dirs == 2;
     const int first = together ? team / 2 : team;
     SpinBarrier forward(first), backward(team - first);
+    const OffCpuTimer off_cpu;  // the caller's waits for its team (contention.hpp)
 #pragma omp parallel num_threads(team)
     {
       DenormalsFlushed ftz;
@@ -418,6 +419,7 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
         loop(1, 0, t - first, team - first, backward, 1);
       }
     }
+    off_cpu.note();
   }
 
   // Final states.

@@ -35,12 +35,18 @@ struct Job {
   PartFn fn;
   int64_t parts;
   std::atomic<int64_t> next{0};
+  std::atomic<int64_t> helper_ns{0}, helper_parts{0};  // the helpers' time on their parts
 
-  void work() noexcept {
+  // Runs parts until none is left; returns how many, and their time in `ns`.
+  int64_t work(int64_t& ns) noexcept {
+    const int64_t t0 = now_ns();
+    int64_t done = 0;
     for (int64_t p = next.fetch_add(1, std::memory_order_relaxed); p < parts;
-         p = next.fetch_add(1, std::memory_order_relaxed)) {
+         p = next.fetch_add(1, std::memory_order_relaxed), ++done) {
       fn(p);
     }
+    ns = now_ns() - t0;
+    return done;
   }
 };
 
@@ -141,7 +147,11 @@ class Pool {
       } else if (s == kAssigned && w.state.compare_exchange_strong(s, kRunning, std::memory_order_acq_rel)) {
         {
           DenormalsFlushed ftz;
-          w.job->work();
+          int64_t ns = 0;
+          if (const int64_t done = w.job->work(ns); done > 0) {
+            w.job->helper_ns.fetch_add(ns, std::memory_order_relaxed);
+            w.job->helper_parts.fetch_add(done, std::memory_order_relaxed);
+          }
         }
         if (w.state.exchange(kDone, std::memory_order_acq_rel) == kRunningWaited) futex_wake(w.state);
       }
@@ -188,7 +198,8 @@ void run_parts(int helpers, int64_t parts, bool wake, PartFn fn) noexcept {
       futex_wake(workers[i]->state);
     }
   }
-  job.work();
+  int64_t own_ns = 0;
+  const int64_t own = job.work(own_ns);
   for (int i = 0; i < n; ++i) {
     Worker& w = *workers[i];
     uint32_t assigned = kAssigned;
@@ -197,6 +208,13 @@ void run_parts(int helpers, int64_t parts, bool wake, PartFn fn) noexcept {
     wait_done(w);
     if (w.state.exchange(kIdle, std::memory_order_acq_rel) == kDoneSleeping) futex_wake(w.state);
     pool().give_back(&w);
+  }
+  // The caller's parts much slower than the helpers': it lost its CPU meanwhile (on a busy
+  // machine a woken helper may take the waker's own CPU), which serial code would not have.
+  const int64_t hp = job.helper_parts.load(std::memory_order_relaxed);
+  if (own > 0 && hp > 0) {
+    const int64_t slower = own_ns / own - 3 * (job.helper_ns.load(std::memory_order_relaxed) / hp);
+    if (slower > 0) note_wait(slower);
   }
 }
 
