@@ -4,8 +4,6 @@
 #include <atomic>
 #include <chrono>
 
-#include <time.h>
-
 namespace recur {
 namespace {
 
@@ -18,12 +16,6 @@ std::atomic<bool> g_allowed{true};
 int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-int64_t thread_cpu_ns() noexcept {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
 }
 
 void note_wait(int64_t waited_ns) noexcept {

@@ -29,20 +29,7 @@ bool run_alone(int64_t work) noexcept;
 // is long) turn the gating off; on by default.
 void set_run_alone_allowed(bool allowed) noexcept;
 
-// A monotonic clock, and the calling thread's CPU time, in nanoseconds.
+// A monotonic clock in nanoseconds.
 int64_t now_ns() noexcept;
-int64_t thread_cpu_ns() noexcept;
-
-// The calling thread's time off its CPU from construction to note() (waits for other threads,
-// and preemption: on a busy machine a woken helper may take the waker's own CPU), noted as a
-// wait. Serial code on a calm machine would not have lost that time.
-class OffCpuTimer {
- public:
-  OffCpuTimer() noexcept : wall_(now_ns()), cpu_(thread_cpu_ns()) {}
-  void note() const noexcept { note_wait((now_ns() - wall_) - (thread_cpu_ns() - cpu_)); }
-
- private:
-  int64_t wall_, cpu_;
-};
 
 }  // namespace recur

@@ -395,10 +395,13 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
     const bool together = dirs == 2;
     const int first = together ? team / 2 : team;
     SpinBarrier forward(first), backward(team - first);
-    const OffCpuTimer off_cpu;  // the caller's waits for its team (contention.hpp)
+    // Evidence for contention.hpp: a member the scheduler started late, the join's wait.
+    const int64_t forked = now_ns();
+    int64_t caller_done = 0;
 #pragma omp parallel num_threads(team)
     {
       DenormalsFlushed ftz;
+      note_wait(now_ns() - forked);
       const int t = omp_get_thread_num();
       const int n = omp_get_num_threads();
       SpinBarrier alone(1);
@@ -418,8 +421,9 @@ void run_fast_layer(const Model::Impl& m, const PackedLayer& l, const FastLayerI
       } else {
         loop(1, 0, t - first, team - first, backward, 1);
       }
+      if (t == 0) caller_done = now_ns();
     }
-    off_cpu.note();
+    note_wait(now_ns() - caller_done);
   }
 
   // Final states.
