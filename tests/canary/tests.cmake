@@ -27,7 +27,9 @@ if(RECUR_SANITIZER_CANARY)
     set_tests_properties(canary.tsan_omp_race PROPERTIES LABELS canary
       PASS_REGULAR_EXPRESSION "ThreadSanitizer: data race")
     add_test(NAME canary.tsan_omp_barrier COMMAND tsan_omp_canary)
+    # Without the preset's ignore_noninstrumented_modules, which would hide libomp's side too.
     set_tests_properties(canary.tsan_omp_barrier PROPERTIES LABELS canary
+      ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1"
       PASS_REGULAR_EXPRESSION "team of 2: 6" FAIL_REGULAR_EXPRESSION "ThreadSanitizer")
   endif()
 endif()

@@ -1,9 +1,9 @@
 // The OpenMP side of the TSan stage (RECUR_SANITIZER_CANARY): with `race` as argument, two
 // threads of one OpenMP team write one variable unsynchronized, which TSan must report; without
 // it, the team's threads hand data over through the team's own barrier and its join, which
-// TSan must accept. The second half passes only when TSan understands the OpenMP runtime's
-// synchronization (LLVM's libomp with libarcher.so, OMP_TOOL_LIBRARIES): under libgomp, which
-// is not instrumented, the barrier is invisible and TSan reports a false race.
+// TSan must accept. The second half needs TSan to understand the OpenMP runtime's
+// synchronization (LLVM's libomp with libarcher.so, OMP_TOOL_LIBRARIES): without libarcher, 2 of
+// 3 runs here reported a false race (libomp is not instrumented; neither is libgomp).
 #include <omp.h>
 
 #include <cstdio>
