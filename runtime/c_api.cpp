@@ -90,14 +90,14 @@ recur_status to_options(const recur_options* o, recur::RunOptions& opt) {
   return st;
 }
 
-int64_t state_width(const recur::ModelSpec& spec) {
+int64_t state_width(const recur::ModelConfig& spec) {
   int64_t w = 0;
-  for (const recur::RecurrentLayer& l : spec.layers) w = std::max(w, l.output_size());
+  for (const recur::LayerConfig& l : spec.layers) w = std::max(w, l.output_size());
   return w;
 }
-int64_t cell_width(const recur::ModelSpec& spec) {
+int64_t cell_width(const recur::ModelConfig& spec) {
   int64_t w = 0;
-  for (const recur::RecurrentLayer& l : spec.layers) {
+  for (const recur::LayerConfig& l : spec.layers) {
     if (l.cell == recur::CellType::lstm) w = std::max(w, l.hidden_size);
   }
   return w;
@@ -112,7 +112,7 @@ recur_status output_sizes(const recur_model* model, int64_t T, int64_t B, Output
     return fail(RECUR_ERR_INVALID_ARGUMENT, "seq_len and batch must be >= 1 (got " +
                                                 std::to_string(T) + ", " + std::to_string(B) + ")");
   }
-  const recur::ModelSpec& spec = model->model.spec();
+  const recur::ModelConfig& spec = model->model.config();
   const bool last_only = spec.head && spec.head->last_step_only;
   const int64_t steps = last_only ? 1 : T;
   bool overflow = __builtin_mul_overflow(steps, B, &out.y) ||
@@ -222,13 +222,16 @@ int64_t recur_model_state_rows(const recur_model* model) {
   return model ? model->model.num_state_rows() : 0;
 }
 int64_t recur_model_state_width(const recur_model* model) {
-  return model ? state_width(model->model.spec()) : 0;
+  return model ? state_width(model->model.config()) : 0;
 }
 int64_t recur_model_cell_width(const recur_model* model) {
-  return model ? cell_width(model->model.spec()) : 0;
+  return model ? cell_width(model->model.config()) : 0;
 }
 const char* recur_model_isa(const recur_model* model) {
   return model ? recur::isa_name(model->model.isa()) : "";
+}
+int32_t recur_model_batch_first(const recur_model* model) {
+  return model && model->model.batch_first() ? 1 : 0;
 }
 
 recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
@@ -255,7 +258,15 @@ recur_status recur_run(const recur_model* model, const recur_run_input* input,
     in.x = input->x;
     in.seq_len = input->seq_len;
     in.batch = input->batch;
-    in.batch_first = input->batch_first != 0;
+    switch (input->layout) {
+      case RECUR_LAYOUT_MODEL: in.layout = recur::Layout::model; break;
+      case RECUR_LAYOUT_TIME_MAJOR: in.layout = recur::Layout::time_major; break;
+      case RECUR_LAYOUT_BATCH_FIRST: in.layout = recur::Layout::batch_first; break;
+      default:
+        return fail(RECUR_ERR_INVALID_ARGUMENT,
+                    "layout is " + std::to_string(input->layout) +
+                        ", expected RECUR_LAYOUT_MODEL (0), _TIME_MAJOR (1) or _BATCH_FIRST (2)");
+    }
     in.h0 = input->h0;
     in.c0 = input->c0;
     in.lengths = input->lengths;

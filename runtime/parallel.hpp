@@ -1,7 +1,9 @@
-// How recur uses threads: a parallel loop over [0, n) in contiguous chunks (on the helper pool,
+// The generic parallel loop over [0, n) in contiguous chunks (on the helper pool,
 // runtime/thread_pool.hpp), the thread count a call resolves to, and the FTZ/DAZ guard every
-// thread that runs kernels holds. With threads == 1 no other thread is ever involved. Kernels
-// run inside chunks; they never see threads themselves.
+// thread that runs kernels holds. Threads start here, in the panel path's one parallel region
+// per layer (runtime/panel_layer.cpp) and in Model::load's helpers (runtime/model.cpp,
+// formats/); with threads == 1 no other thread is ever involved. Kernels never see threads
+// themselves.
 #pragma once
 
 #include <cstdint>
