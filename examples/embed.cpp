@@ -12,7 +12,7 @@ int main() {
   std::vector<float> x(30 * 1 * model->input_size(), 0.0f);
   recur::RunInput in{x.data(), /*seq_len=*/30, /*batch=*/1};
   recur::RunOptions options;
-  options.threads = 1;                                    // 0 = all CPUs available
+  options.threads = 1;  // the default (0) is RECUR_NUM_THREADS, else OMP_NUM_THREADS, else 1
   auto out = model->run(in, options);                     // out->y, out->h_n, out->c_n
   if (!out.ok()) return 1;
 

@@ -43,7 +43,7 @@ bool parse_float(const std::string& field, float& out) {
 
 }  // namespace
 
-Result<Matrix> parse(const std::string& text, const std::string& name) {
+Result<Matrix> parse(const std::string& text, const std::string& name, Header header) {
   Matrix m;
   std::istringstream in(text);
   std::string line;
@@ -61,7 +61,7 @@ Result<Matrix> parse(const std::string& text, const std::string& name) {
         break;
       }
     }
-    if (first && bad < fields.size()) {
+    if (first && (header == Header::present || (header == Header::detect && bad < fields.size()))) {
       for (const std::string& f : fields) m.header.push_back(trim(f));
       m.cols = static_cast<int64_t>(fields.size());
       first = false;
@@ -70,7 +70,10 @@ Result<Matrix> parse(const std::string& text, const std::string& name) {
     if (bad < fields.size()) {
       return Status(Errc::bad_metadata, name + ": line " + std::to_string(line_no) + " column " +
                                             std::to_string(bad + 1) + ": '" + trim(fields[bad]) +
-                                            "' is not a number");
+                                            "' is not a number" +
+                                            (first && header == Header::absent
+                                                 ? std::string(" (if this line is a header, declare it: recur run --header)")
+                                                 : std::string()));
     }
     if (m.cols == 0) m.cols = static_cast<int64_t>(fields.size());
     if (static_cast<int64_t>(fields.size()) != m.cols) {
@@ -86,13 +89,13 @@ Result<Matrix> parse(const std::string& text, const std::string& name) {
   return m;
 }
 
-Result<Matrix> read(const std::string& path) {
+Result<Matrix> read(const std::string& path, Header header) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status(Errc::io, path + ": cannot open");
   std::ostringstream ss;
   ss << f.rdbuf();
   if (f.bad()) return Status(Errc::io, path + ": read failed");
-  return parse(ss.str(), path);
+  return parse(ss.str(), path, header);
 }
 
 Status write(const std::string& path, const Matrix& m) {

@@ -17,11 +17,16 @@ struct Matrix {
   std::vector<std::string> header;   // column names when the first line was not numeric
 };
 
-// Parse CSV text. A first line whose fields are not all numbers is taken as a header. Blank
-// lines are skipped. Errors (bad_metadata, naming `name`, the line and the column): a field
-// that is not a number, a row with a different number of fields, no data rows at all.
-Result<Matrix> parse(const std::string& text, const std::string& name);
-Result<Matrix> read(const std::string& path);
+// Whether the first non-blank line names the columns: `absent` (every line is data, so a word
+// there is an error), `present` (it is the header, whatever it holds), or `detect` (a header
+// when its fields are not all numbers: for files recur wrote itself).
+enum class Header { absent, present, detect };
+
+// Parse CSV text. Blank lines are skipped. Errors (bad_metadata, naming `name`, the line and
+// the column): a field that is not a number, a row with a different number of fields, no data
+// rows at all.
+Result<Matrix> parse(const std::string& text, const std::string& name, Header header = Header::detect);
+Result<Matrix> read(const std::string& path, Header header = Header::detect);
 
 // Write with 9 significant digits (exact round trip for float), atomically.
 // invalid_argument when data.size() != rows * cols or header has the wrong length.

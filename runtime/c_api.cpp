@@ -30,6 +30,8 @@ namespace {
 
 thread_local std::string g_last_error;
 
+constexpr uint32_t kMaxOptionsSize = 4096;
+
 recur_status to_c(recur::Errc code) { return static_cast<recur_status>(static_cast<int>(code)); }
 
 recur_status fail(recur_status code, std::string message) {
@@ -56,13 +58,36 @@ recur_status guarded(const char* where, F&& body) noexcept {
   }
 }
 
-recur::RunOptions to_options(const recur_options* o) {
-  recur::RunOptions opt;
-  if (o) {
-    opt.threads = o->threads;
-    opt.check_finite = o->check_finite != 0;
+// A caller's options struct over the defaults (`out` holds them): the fields within the
+// caller's `size`; past this library's struct only zero bytes (recur.h, "Option structs can
+// grow").
+template <class T>
+recur_status read_options(const T* in, T& out, const char* name) {
+  if (!in) return RECUR_OK;
+  const uint32_t size = in->size;
+  if (size < sizeof(uint32_t) || size > kMaxOptionsSize) {
+    return fail(RECUR_ERR_INVALID_ARGUMENT, std::string(name) + ".size is " + std::to_string(size) +
+                                                ": set it with " + name + "_init");
   }
-  return opt;
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(in);
+  for (size_t i = sizeof(T); i < size; ++i) {
+    if (bytes[i] != 0) {
+      return fail(RECUR_ERR_UNSUPPORTED, std::string(name) + " byte " + std::to_string(i) +
+                                             " is set, past the " + std::to_string(sizeof(T)) +
+                                             " bytes this recur " + RECUR_VERSION_STRING + " knows");
+    }
+  }
+  std::memcpy(static_cast<void*>(&out), in, std::min<size_t>(size, sizeof(T)));
+  out.size = sizeof(T);
+  return RECUR_OK;
+}
+
+recur_status to_options(const recur_options* o, recur::RunOptions& opt) {
+  recur_options c = recur_default_options();
+  const recur_status st = read_options(o, c, "recur_options");
+  opt.threads = c.threads;
+  opt.check_finite = c.check_finite != 0;
+  return st;
 }
 
 int64_t state_width(const recur::ModelConfig& spec) {
@@ -121,9 +146,21 @@ const char* recur_status_name(recur_status status) {
 
 const char* recur_last_error(void) { return g_last_error.c_str(); }
 
-recur_options recur_default_options(void) { return recur_options{0, 1}; }
+const char* recur_version(void) { return RECUR_VERSION_STRING; }
 
-recur_load_options recur_default_load_options(void) { return recur_load_options{nullptr, 1, 1, nullptr, 0, nullptr}; }
+recur_options recur_default_options(void) { return recur_options{sizeof(recur_options), 0, 1}; }
+
+void recur_options_init(recur_options* options) {
+  if (options) *options = recur_default_options();
+}
+
+recur_load_options recur_default_load_options(void) {
+  return recur_load_options{sizeof(recur_load_options), nullptr, 1, 1, nullptr, 0, nullptr};
+}
+
+void recur_load_options_init(recur_load_options* options) {
+  if (options) *options = recur_default_load_options();
+}
 
 recur_status recur_model_load(const char* path, recur_model** out_model) {
   return recur_model_load_ex(path, nullptr, out_model);
@@ -136,7 +173,10 @@ recur_status recur_model_load_ex(const char* path, const recur_load_options* opt
     *out_model = nullptr;
     if (!path) return fail(RECUR_ERR_INVALID_ARGUMENT, "path is NULL");
     recur::LoadOptions lo;
-    if (options) {
+    recur_load_options given = recur_default_load_options();
+    if (recur_status st = read_options(options, given, "recur_load_options"); st != RECUR_OK) return st;
+    options = &given;
+    {
       lo.check_finite = options->check_finite != 0;
       lo.verify_checksum = options->verify_checksum != 0;
       const char* isa = options->isa;
@@ -252,7 +292,9 @@ recur_status recur_run(const recur_model* model, const recur_run_input* input,
                                                     ", expected " + std::to_string(s.c));
       }
     }
-    recur::Result<recur::RunOutput> r = model->model.run(in, to_options(options));
+    recur::RunOptions opt;
+    if (recur_status st = to_options(options, opt); st != RECUR_OK) return st;
+    recur::Result<recur::RunOutput> r = model->model.run(in, opt);
     if (!r) return fail(r.status());
     recur_status st = copy_out(r->y, y, y_count, "y");
     if (st == RECUR_OK) st = copy_out(r->h_n, h_n, h_count, "h");
@@ -320,7 +362,9 @@ recur_status recur_step(const recur_model* model, recur_state* state, const floa
                                                   ", expected batch " + std::to_string(B) +
                                                   " * output size = " + std::to_string(want_y));
     }
-    const recur::Status s = model->model.step(state->state, x, y, to_options(options));
+    recur::RunOptions opt;
+    if (recur_status st = to_options(options, opt); st != RECUR_OK) return st;
+    const recur::Status s = model->model.step(state->state, x, y, opt);
     return s.ok() ? RECUR_OK : fail(s);
   });
 }

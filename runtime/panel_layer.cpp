@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/spin_barrier.hpp"
 
@@ -247,9 +248,13 @@ void run_panel_layer(const Model::Impl& m, const PackedLayer& l, const PanelLaye
     const bool together = dirs == 2;
     const int first = together ? team / 2 : team;
     SpinBarrier forward(first), backward(team - first);
+    // Evidence for contention.hpp: a member the scheduler started late, the join's wait.
+    const int64_t forked = now_ns();
+    int64_t caller_done = 0;
 #pragma omp parallel num_threads(team)
     {
       DenormalsFlushed ftz;
+      note_wait(now_ns() - forked);
       const int t = omp_get_thread_num();
       const int n = omp_get_num_threads();
       SpinBarrier alone(1);
@@ -269,7 +274,9 @@ void run_panel_layer(const Model::Impl& m, const PackedLayer& l, const PanelLaye
       } else {
         loop(1, 0, t - first, team - first, backward, 1);
       }
+      if (t == 0) caller_done = now_ns();
     }
+    note_wait(now_ns() - caller_done);
   }
   for (int d = 0; d < dirs; ++d) {
     const int64_t srow = l.state_row + d, B = seq.B, H = l.H;

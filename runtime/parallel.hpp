@@ -1,7 +1,9 @@
-// The generic parallel loop over [0, n) in contiguous chunks, and the FTZ/DAZ guard every thread
-// that runs kernels holds. Threads start here, in the panel path's one parallel region per layer
-// (runtime/panel_layer.cpp) and in Model::load's helpers (runtime/model.cpp, formats/); with
-// threads == 1 no OpenMP region is ever entered. Kernels never see threads themselves.
+// The generic parallel loop over [0, n) in contiguous chunks (on the helper pool,
+// runtime/thread_pool.hpp), the thread count a call resolves to, and the FTZ/DAZ guard every
+// thread that runs kernels holds. Threads start here, in the panel path's one parallel region
+// per layer (runtime/panel_layer.cpp) and in Model::load's helpers (runtime/model.cpp,
+// formats/); with threads == 1 no other thread is ever involved. Kernels never see threads
+// themselves.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +18,21 @@ namespace recur {
 inline constexpr int kMaxThreads = 1024;
 
 // available_cpus() (include/recur/model.hpp): the affinity mask capped by a cgroup quota.
-// RunOptions.threads -> the thread count to use: 0 = available_cpus().
+// RunOptions.threads -> the thread count to use, by one precedence: the call's option (N > 0),
+// else RECUR_NUM_THREADS, else OMP_NUM_THREADS (its first value), else kDefaultThreads. An
+// environment value is capped by available_cpus(); one that is not an integer in
+// 1..kMaxThreads is ignored. The environment is read once, at the first call. The loops
+// themselves use fewer when the work is too small to split (parallel_for, threads_for).
 int resolve_threads(int requested) noexcept;
+
+// One thread per call unless asked: a service runs many calls at once, and a second thread per
+// call on a machine already busy costs more in waiting than it gains.
+inline constexpr int kDefaultThreads = 1;
+
+// resolve_threads with its inputs given: the two variables' values (null when unset) and the
+// available CPUs.
+int resolve_threads(int requested, const char* recur_num_threads, const char* omp_num_threads,
+                    int cpus) noexcept;
 
 // Flush denormals to zero (MXCSR FTZ + DAZ) for the guard's lifetime, then restore.
 class DenormalsFlushed {
@@ -50,7 +65,8 @@ class RangeFn {
 inline constexpr int64_t kMinParallelWork = 65536;
 
 // Calls fn(begin, end) on disjoint chunks covering [0, n), each a multiple of `grain` long
-// (except the last), on up to `threads` threads. fn must not throw. threads <= 1, or less
+// (except the last), on up to `threads` threads: the caller and pool helpers, which take
+// chunks as they come free. fn must not throw. threads <= 1, or less
 // than kMinParallelWork in all (n * work_per_item), runs fn(0, n) on the calling thread.
 void parallel_for(int threads, int64_t n, int64_t grain, int64_t work_per_item, RangeFn fn);
 

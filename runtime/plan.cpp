@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "runtime/contention.hpp"
+
 namespace recur {
 
 namespace {
@@ -31,6 +33,7 @@ constexpr int64_t kFuseBelowI = 64;
 constexpr int64_t kSinglePanelsUpTo = 256 * 1024;  // bytes of a thread's panels
 
 int threads_for(int threads, int64_t work, int64_t min_per_thread) {
+  if (threads > 1 && run_alone(work)) return 1;  // other processes hold the CPUs (contention.hpp)
   const int64_t useful = std::max<int64_t>(1, work / min_per_thread);
   return static_cast<int>(std::min<int64_t>(threads, useful));
 }

@@ -13,6 +13,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "runtime/contention.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define RECUR_SPIN_PAUSE() _mm_pause()
@@ -41,9 +43,11 @@ class alignas(64) SpinBarrier {
       if (generation_.load(std::memory_order_acquire) != gen) return;
       RECUR_SPIN_PAUSE();
     }
+    const int64_t t0 = now_ns();
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     while (generation_.load(std::memory_order_seq_cst) == gen) futex(FUTEX_WAIT_PRIVATE, gen);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    note_wait(now_ns() - t0);  // a long one keeps teams small for a while (contention.hpp)
   }
 
  private:

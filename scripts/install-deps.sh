@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Installs every Debian package recur needs to build, test and benchmark (`fuzz` as the first
-# argument adds clang-14 and libFuzzer). Idempotent:
+# argument adds libFuzzer). Idempotent:
 # does nothing when all packages are present; otherwise runs `apt-get update` once and installs.
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
-  libdnnl-dev ocl-icd-opencl-dev libxsimd-dev xtl-dev  # dnnl-config needs OpenCL headers
+  libdnnl-dev ocl-icd-opencl-dev libxsimd-dev xtl-dev  # oneDNN: bench/ baseline; its CMake config needs OpenCL headers
   libbenchmark-dev doctest-dev
-  nlohmann-json3-dev libcli11-dev libxxhash-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libxxhash-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libhdf5-dev libzip-dev
   libcpp-httplib-dev libboost-dev  # the service: Beast server, httplib client
+  clang-14 libclang-rt-14-dev libomp-14-dev  # the TSan stage: clang's TSan, libomp + libarcher
 )
-# `install-deps.sh fuzz` adds the toolchain for scripts/fuzz.sh (clang-14 + libFuzzer).
+# `install-deps.sh fuzz` adds libFuzzer for scripts/fuzz.sh (clang-14 is in the base list).
 if [ "${1:-}" = fuzz ]; then
-  PACKAGES+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev libomp-14-dev)
+  PACKAGES+=(libfuzzer-14-dev)
 fi
 
 missing=()

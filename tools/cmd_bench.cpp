@@ -1,7 +1,8 @@
-// `recur bench MODEL.recur [--batch 1,8,64] [--threads 1,2] [--seq-len 50] [--json out.json]`:
+// `recur bench MODEL.recur [--batch 1,8,64] [--threads 1,2] [--seq-len 50] [--json[=OUT]]`:
 // times Model::run on random input for each batch size and thread count and prints a table of
 // latency per call (median and p90 over repetitions), sequences per second and GFLOP/s (the
-// recurrent layers' matrix products); --json writes the same rows. For side-by-side ratios
+// recurrent layers' matrix products); --json writes the same rows, with the thread count each
+// resolved to, the CPU and recur's version. For side-by-side ratios
 // against oneDNN on standard shapes, use bench/recur_bench (bench/report.sh).
 #include <algorithm>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/model.hpp"
+#include "recur/recur.h"
 #include "tools/command.hpp"
 
 namespace recur::cli {
@@ -30,10 +32,28 @@ double flops_per_step(const ModelConfig& spec) {
   return f;
 }
 
+// "model name" of /proc/cpuinfo's first processor ("" when unreadable).
+std::string cpu_name() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+  }
+  return "";
+}
+
+// 1 and every available CPU (just 1 on a one-CPU machine).
+std::vector<int> default_threads() {
+  const int n = available_cpus();
+  return n > 1 ? std::vector<int>{1, n} : std::vector<int>{1};
+}
+
 struct Options {
   std::string path, json_path;
   std::vector<int64_t> batches{1, 8, 64};
-  std::vector<int> threads{1, 0};
+  std::vector<int> threads = default_threads();
   int64_t seq_len = 50;
   double min_seconds = 0.5;  // per row
   LoadOptions load;
@@ -51,10 +71,12 @@ int bench(const Options& o) {
     return 1;
   }
   const double step_flops = flops_per_step(model->config());
-  std::printf("%s: ISA %s, precision %s, %s recurrent weights, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n",
+  std::fprintf(json_to_stdout(o.json_path) ? stderr : stdout, "%s: ISA %s, precision %s, %s recurrent weights, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n",
               o.path.c_str(), isa_name(model->isa()), precision_name(o.load.precision), weight_format_name(o.load.recurrent_weights),
               model->config().layers.size(), step_flops / 1e6, static_cast<long long>(o.seq_len));
-  std::printf("%6s %8s %12s %12s %14s %10s\n", "batch", "threads", "median", "p90", "sequences/s", "GFLOP/s");
+  // With the JSON on stdout, the table goes to stderr.
+  FILE* text = json_to_stdout(o.json_path) ? stderr : stdout;
+  std::fprintf(text, "%6s %8s %12s %12s %14s %10s\n", "batch", "threads", "median", "p90", "sequences/s", "GFLOP/s");
   nlohmann::json rows = nlohmann::json::array();
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -89,26 +111,25 @@ int bench(const Options& o) {
       const double median = seconds[seconds.size() / 2], p90 = seconds[seconds.size() * 9 / 10];
       const double gflops = step_flops * static_cast<double>(o.seq_len * B) / median / 1e9;
       const double seq_per_s = static_cast<double>(B) / median;
-      const std::string t = threads == 0 ? "all" : std::to_string(threads);
-      std::printf("%6lld %8s %10.1f us %10.1f us %14.0f %10.1f\n", static_cast<long long>(B), t.c_str(),
-                  median * 1e6, p90 * 1e6, seq_per_s, gflops);
-      rows.push_back({{"batch", B}, {"threads", threads}, {"seq_len", o.seq_len}, {"median_us", median * 1e6},
+      const int resolved = resolved_threads(ro);
+      std::fprintf(text, "%6lld %8d %10.1f us %10.1f us %14.0f %10.1f\n", static_cast<long long>(B), resolved,
+                   median * 1e6, p90 * 1e6, seq_per_s, gflops);
+      rows.push_back({{"batch", B}, {"threads", threads}, {"threads_resolved", resolved}, {"seq_len", o.seq_len},
+                      {"median_us", median * 1e6},
                       {"p90_us", p90 * 1e6}, {"sequences_per_s", seq_per_s}, {"gflops", gflops},
                       {"repetitions", seconds.size()}});
     }
   }
   if (!o.json_path.empty()) {
     nlohmann::json doc = {{"model", o.path},
+                          {"recur_version", recur_version()},
+                          {"cpu", cpu_name()},
+                          {"cpus_available", available_cpus()},
                           {"isa", isa_name(model->isa())},
                           {"recurrent_weights", weight_format_name(o.load.recurrent_weights)},
                           {"precision", precision_name(o.load.precision)},
                           {"rows", rows}};
-    std::ofstream f(o.json_path);
-    f << doc.dump(2) << "\n";
-    if (!f) {
-      std::fprintf(stderr, "recur bench: io: %s: cannot write\n", o.json_path.c_str());
-      return 1;
-    }
+    if (!write_json(o.json_path, doc, "bench")) return 1;
   }
   return 0;
 }
@@ -117,10 +138,14 @@ const Command bench_command("bench", "Time Model::run over batch sizes and threa
   auto o = std::make_shared<Options>();
   sub.add_option("model", o->path, "The .recur model")->required();
   sub.add_option("--batch", o->batches, "Batch sizes")->delimiter(',');
-  sub.add_option("--threads", o->threads, "Thread counts (0 = all CPUs available)")->delimiter(',');
+  sub.add_option("--threads", o->threads,
+                 "Thread counts (default: 1 and the CPUs available; 0 = RECUR_NUM_THREADS, else "
+                 "OMP_NUM_THREADS, else 1)")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 1024));
   sub.add_option("--seq-len", o->seq_len, "Time steps per sequence");
   sub.add_option("--min-time", o->min_seconds, "Seconds to spend per row (at least 3 runs)");
-  sub.add_option("--json", o->json_path, "Also write the rows as JSON");
+  add_json_flag(sub, o->json_path, "The rows, thread counts, CPU and version");
   add_load_options(sub, o->load);
   return [o]() { return bench(*o); };
 });

@@ -94,6 +94,7 @@ int run_convert(Opts& o, uint64_t source_bytes) {
     return 1;
   }
   ::close(fd);
+  if (o.conv.progress) o.conv.progress("writing " + o.out);
   Status w = write_model(spec, staged);
   if (!w.ok()) {
     std::remove(staged.c_str());
@@ -101,6 +102,7 @@ int run_convert(Opts& o, uint64_t source_bytes) {
     return 1;
   }
   if (!o.no_check) {
+    if (o.conv.progress) o.conv.progress("self-check: loading and running the converted model");
     auto check = self_check(staged, *conv, o.atol, o.rtol);
     if (!check.ok() || !check->ok) {
       std::remove(staged.c_str());

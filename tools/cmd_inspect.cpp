@@ -1,4 +1,4 @@
-// `recur inspect FILE [--json]`: version, layers, tensors, parameter count and file size.
+// `recur inspect FILE [--json[=OUT]]`: version, layers, tensors, parameter count and file size.
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -95,17 +95,17 @@ void print_text(const std::string& path, const ModelFile& f) {
 
 const Command inspect_command("inspect", "Print a .recur file's version, layers and tensors", [](CLI::App& sub) {
   auto path = std::make_shared<std::string>();
-  auto json_out = std::make_shared<bool>(false);
+  auto json_out = std::make_shared<std::string>();
   sub.add_option("file", *path, "The .recur model")->required();
-  sub.add_flag("--json", *json_out, "Print as JSON");
+  add_json_flag(sub, *json_out, "The file's description");
   return [path, json_out]() {
     Result<ModelFile> f = read_model(*path);
     if (!f.ok()) {
       std::fprintf(stderr, "recur inspect: %s\n", f.status().to_string().c_str());
       return 1;
     }
-    if (*json_out) std::printf("%s\n", to_json(*f).dump(2).c_str());
-    else print_text(*path, *f);
+    if (json_out->empty() || !json_to_stdout(*json_out)) print_text(*path, *f);
+    if (!json_out->empty() && !write_json(*json_out, to_json(*f), "inspect")) return 1;
     return 0;
   };
 });

@@ -1,8 +1,9 @@
 // `recur run MODEL --input x.npy|x.csv [--h0 h0.npy] [--c0 c0.npy] [--lengths len.npy]
 //  [--batch-first | --time-major] [--threads N] --out DIR`: runs a model over a batch of sequences and writes
 // y.npy, h_n.npy, c_n.npy (float32; c_n only for models with LSTM layers) into DIR, each file
-// written atomically. A .csv input is one sequence (rows = time steps, columns = features);
-// its y is also written as y.csv (rows = steps, columns = outputs).
+// written atomically. A .csv input is one sequence (rows = time steps, columns = features;
+// a first line of column names only with --header); its y is also written as y.csv (rows =
+// steps, columns = outputs).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -25,6 +26,7 @@ struct RunArgs {
   std::string out;
   bool batch_first = false;  // --batch-first
   bool time_major = false;   // --time-major; neither: the model's own layout
+  bool csv_header = false, csv_no_header = false;  // --header / --no-header
   int threads = 0;
   LoadOptions load;
 };
@@ -57,12 +59,15 @@ Status run(const RunArgs& args) {
   const Model& m = *model;
   const int64_t I = m.input_size();
   const bool csv_input = ends_with(args.input, ".csv");
+  if (!csv_input && (args.csv_header || args.csv_no_header)) {
+    return fail("--header and --no-header are for a .csv input, not " + args.input);
+  }
 
   // x: (T, B, I), (B, T, I) with batch-first, (T, I) for one sequence, or CSV (T rows, I cols).
   RunInput in;
   std::vector<float> x;
   if (csv_input) {
-    Result<csv::Matrix> c = csv::read(args.input);
+    Result<csv::Matrix> c = csv::read(args.input, args.csv_header ? csv::Header::present : csv::Header::absent);
     if (!c) return c.status();
     if (c->cols != I) {
       return fail("--input " + args.input + " has " + std::to_string(c->cols) +
@@ -178,7 +183,11 @@ const Command run_command("run", "Run a model over input sequences (.npy or .csv
       sub.add_flag("--batch-first", args->batch_first, "x and y are (B, T, .) (default: the model's layout)");
   sub.add_flag("--time-major", args->time_major, "x and y are (T, B, .) (default: the model's layout)")
       ->excludes(bf);
-  sub.add_option("--threads", args->threads, "Threads (0 = all CPUs available)")->check(CLI::Range(0, 1024));
+  sub.add_option("--threads", args->threads, "Threads (0 = RECUR_NUM_THREADS, else OMP_NUM_THREADS, else 1)")
+      ->check(CLI::Range(0, 1024));
+  auto* header = sub.add_flag("--header", args->csv_header, "A .csv input's first line names the columns");
+  sub.add_flag("--no-header", args->csv_no_header, "A .csv input has no header: every line is data (the default)")
+      ->excludes(header);
   sub.add_option("--out,-o", args->out, "Output directory for y.npy, h_n.npy, c_n.npy")->required();
   add_load_options(sub, args->load);
   return [args]() {

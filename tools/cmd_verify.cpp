@@ -91,7 +91,7 @@ const Command kVerify{
       sub.add_option("--lengths", o->lengths, "sequence lengths .npy (B), integers");
       sub.add_option("--atol", o->atol, "absolute tolerance (default 1e-5)");
       sub.add_option("--rtol", o->rtol, "relative tolerance (default 1e-4)");
-      sub.add_option("--threads", o->threads, "threads for run() (default: all available)");
+      sub.add_option("--threads", o->threads, "threads for run() (0 = RECUR_NUM_THREADS, else OMP_NUM_THREADS, else 1)");
       add_load_options(sub, o->load);
       return [o]() -> int {
         auto err = [](const Status& s) {

@@ -55,13 +55,21 @@ struct LoadOptions {
   Precision precision = Precision::file;
 };
 
-// The thread count RunOptions.threads = 0 stands for: the CPUs in this process's affinity mask,
-// capped by a cgroup CPU quota (a container granted 2 CPUs gets 2), at least 1.
+// The CPUs this process may use: those in its affinity mask, capped by a cgroup CPU quota (a
+// container granted 2 CPUs gets 2), at least 1. The most threads worth asking for.
 int available_cpus() noexcept;
 
+struct RunOptions;
+// The thread count run/step take for options.threads (RunOptions below), before each loop's
+// own cap by the work it has.
+int resolved_threads(const RunOptions& options) noexcept;
+
 struct RunOptions {
-  int threads = 0;            // 0 = the CPUs available to the process (affinity mask, capped by a
-                              // cgroup CPU quota); 1 = no thread pool at all
+  int threads = 0;            // 0 = automatic: RECUR_NUM_THREADS, else OMP_NUM_THREADS (first
+                              // value), else 1 -- one thread per call unless asked, safe for a
+                              // service; an environment value is capped by available_cpus() and
+                              // ignored unless an integer in 1..1024. N > 0: up to N threads
+                              // (fewer when the work is too small); 1 = the caller's thread only
   bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
 };
 

@@ -19,9 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recur/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The library's version, "MAJOR.MINOR.PATCH" (the CMake project version): that of the library
+ * loaded at run time, which RECUR_VERSION_STRING (recur/version.h) gives at compile time. */
+const char* recur_version(void);
 
 /* Mirrors recur::Errc, same values. */
 typedef enum recur_status {
@@ -51,13 +57,25 @@ const char* recur_status_name(recur_status status);
  * call on this thread. */
 const char* recur_last_error(void);
 
-/* Options of a call; NULL means the defaults (threads 0 = all CPUs available to the process:
- * its affinity mask, capped by a cgroup CPU quota; check_finite 1). threads = 1 runs on the
- * calling thread only. */
+/* Option structs can grow: each starts with `size`, the sizeof the struct the caller was
+ * compiled with, which recur_*_options_init (or recur_default_*options) sets with every other
+ * field's default. Fields past a caller's size keep their defaults; bytes past this library's
+ * struct must be zero (else RECUR_ERR_UNSUPPORTED: an option this library does not know). A
+ * size below 4 or above 4096 is RECUR_ERR_INVALID_ARGUMENT. */
+
+/* Options of a call; NULL means the defaults: threads 0, check_finite 1.
+ * threads 0 = automatic: RECUR_NUM_THREADS, else OMP_NUM_THREADS (its first value), else 1 --
+ * one thread per call unless asked, the safe choice for a service running many calls at once;
+ * an environment value is capped by the CPUs available to the process (its affinity mask and
+ * cgroup CPU quota); a value that is not an integer in 1..1024 is ignored. threads = N > 0
+ * uses up to N threads (fewer when the work is too small to split); 1 runs on the calling
+ * thread only. */
 typedef struct recur_options {
+  uint32_t size; /* sizeof(recur_options) */
   int32_t threads;
   int32_t check_finite;
 } recur_options;
+void recur_options_init(recur_options* options);
 recur_options recur_default_options(void);
 
 /* ---- Model ---------------------------------------------------------------------------- */
@@ -71,6 +89,7 @@ recur_options recur_default_options(void);
  * (RECUR_ERR_UNSUPPORTED: not implemented yet): recur::Precision in model.hpp.
  * Another string in any of them: invalid argument. */
 typedef struct recur_load_options {
+  uint32_t size; /* sizeof(recur_load_options) */
   const char* isa;
   int32_t check_finite;
   int32_t verify_checksum;
@@ -78,6 +97,7 @@ typedef struct recur_load_options {
   int32_t threads; /* 0: helper threads for a large file's checks if 2+ CPUs; 1: caller only */
   const char* precision;
 } recur_load_options;
+void recur_load_options_init(recur_load_options* options);
 recur_load_options recur_default_load_options(void);
 
 recur_status recur_model_load(const char* path, recur_model** out_model);

@@ -2,6 +2,7 @@
  * set/get/reset, and the error codes of bad calls. Usage: test_c_api DIR (made by
  * make_c_api_models). Exit 0 when every check passes. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,80 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
   free(y);
 }
 
+/* Option structs carry their size: a smaller one (an older caller) keeps the defaults past it,
+ * a larger one (a newer caller) must hold only zeros past this library's struct, an unset size
+ * is refused. And the version is the CMake project version behind recur/version.h. */
+static void check_options_and_version(const recur_model* lstm, const char* dir) {
+  char path[4096], want[64];
+  const int64_t T = 3, B = 2, I = recur_model_input_size(lstm), O = recur_model_output_size(lstm);
+  float *x = random_floats((size_t)(T * B * I), 3u), *y = (float*)calloc((size_t)(T * B * O), sizeof(float));
+  unsigned char big[sizeof(recur_options) + 16];
+  recur_options o, garbage;
+  recur_load_options lo;
+  recur_model* m = NULL;
+  recur_run_input in;
+
+  snprintf(want, sizeof want, "%d.%d.%d", RECUR_VERSION_MAJOR, RECUR_VERSION_MINOR, RECUR_VERSION_PATCH);
+  CHECK(strcmp(recur_version(), want) == 0);
+  CHECK(strcmp(recur_version(), RECUR_VERSION_STRING) == 0);
+
+  memset(&in, 0, sizeof in);
+  in.x = x;
+  in.seq_len = T;
+  in.batch = B;
+  recur_options_init(&o);
+  CHECK(o.size == sizeof(recur_options) && o.threads == 0 && o.check_finite == 1);
+  CHECK(recur_run(lstm, &in, &o, y, T * B * O, NULL, 0, NULL, 0) == RECUR_OK);
+  o.threads = 2;
+  CHECK(recur_run(lstm, &in, &o, y, T * B * O, NULL, 0, NULL, 0) == RECUR_OK);
+  /* A caller from before check_finite: the default (on) applies, so NaN is refused. */
+  x[0] = NAN;
+  o.size = (uint32_t)(offsetof(recur_options, threads) + sizeof o.threads);
+  o.check_finite = 0;
+  CHECK_ERR(recur_run(lstm, &in, &o, y, T * B * O, NULL, 0, NULL, 0), RECUR_ERR_NON_FINITE, "NaN");
+  o.size = sizeof(recur_options);
+  CHECK(recur_run(lstm, &in, &o, y, T * B * O, NULL, 0, NULL, 0) == RECUR_OK); /* check off */
+  x[0] = 0.5f;
+  /* An unset size (garbage or a brace initializer of the old layout). */
+  memset(&garbage, 0, sizeof garbage);
+  CHECK_ERR(recur_run(lstm, &in, &garbage, y, T * B * O, NULL, 0, NULL, 0), RECUR_ERR_INVALID_ARGUMENT,
+            "recur_options.size is 0: set it with recur_options_init");
+  garbage.size = 1u << 20;
+  CHECK_ERR(recur_run(lstm, &in, &garbage, y, T * B * O, NULL, 0, NULL, 0), RECUR_ERR_INVALID_ARGUMENT,
+            "recur_options.size is 1048576");
+  /* A newer caller's larger struct: zeros past ours are fine, anything else is an option we lack. */
+  memset(big, 0, sizeof big);
+  recur_options_init(&o);
+  o.size = sizeof big;
+  memcpy(big, &o, sizeof o);
+  CHECK(recur_run(lstm, &in, (const recur_options*)(const void*)big, y, T * B * O, NULL, 0, NULL, 0) == RECUR_OK);
+  big[sizeof(recur_options) + 3] = 1;
+  CHECK_ERR(recur_step(lstm, NULL, x, B * I, y, B * O, (const recur_options*)(const void*)big),
+            RECUR_ERR_INVALID_ARGUMENT, "state is NULL"); /* argument checks come first */
+  CHECK_ERR(recur_run(lstm, &in, (const recur_options*)(const void*)big, y, T * B * O, NULL, 0, NULL, 0),
+            RECUR_ERR_UNSUPPORTED, "past the");
+
+  recur_load_options_init(&lo);
+  CHECK(lo.size == sizeof(recur_load_options) && lo.isa == NULL && lo.check_finite == 1 && lo.threads == 0);
+  path_in(path, sizeof path, dir, "gru.recur");
+  CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
+  recur_model_free(m);
+  m = NULL;
+  lo.size = 0;
+  CHECK_ERR(recur_model_load_ex(path, &lo, &m), RECUR_ERR_INVALID_ARGUMENT,
+            "recur_load_options.size is 0: set it with recur_load_options_init");
+  CHECK(m == NULL);
+  /* Only the isa field: the rest default (threads 0 is valid, so the load succeeds). */
+  lo.size = (uint32_t)(offsetof(recur_load_options, isa) + sizeof lo.isa);
+  lo.isa = "scalar";
+  lo.threads = -1;
+  CHECK(recur_model_load_ex(path, &lo, &m) == RECUR_OK);
+  CHECK(m != NULL && strcmp(recur_model_isa(m), "scalar") == 0);
+  recur_model_free(m);
+  free(x);
+  free(y);
+}
+
 int main(int argc, char** argv) {
   char path[4096];
   recur_model *lstm = NULL, *gru = NULL;
@@ -256,6 +331,7 @@ int main(int argc, char** argv) {
   CHECK(recur_model_cell_width(lstm) == 7);
   CHECK(recur_model_cell_width(gru) == 0);
   CHECK(strlen(recur_model_isa(lstm)) > 0);
+  check_options_and_version(lstm, argv[1]);
 
   check_step_equals_run(lstm, 6, 3);
   check_step_equals_run(gru, 5, 1);

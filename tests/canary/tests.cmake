@@ -20,5 +20,16 @@ if(RECUR_SANITIZER_CANARY)
     add_test(NAME canary.tsan COMMAND tsan_canary)
     set_tests_properties(canary.tsan PROPERTIES LABELS canary
       PASS_REGULAR_EXPRESSION "ThreadSanitizer: data race")
+    # OpenMP teams: a real race reported, the runtime's own barriers not (needs libarcher).
+    add_executable(tsan_omp_canary ${CMAKE_CURRENT_SOURCE_DIR}/canary/tsan_omp_canary.cpp)
+    target_link_libraries(tsan_omp_canary PRIVATE OpenMP::OpenMP_CXX)
+    add_test(NAME canary.tsan_omp_race COMMAND tsan_omp_canary race)
+    set_tests_properties(canary.tsan_omp_race PROPERTIES LABELS canary
+      PASS_REGULAR_EXPRESSION "ThreadSanitizer: data race")
+    add_test(NAME canary.tsan_omp_barrier COMMAND tsan_omp_canary)
+    # Without the preset's ignore_noninstrumented_modules, which would hide libomp's side too.
+    set_tests_properties(canary.tsan_omp_barrier PROPERTIES LABELS canary
+      ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1"
+      PASS_REGULAR_EXPRESSION "team of 2: 6" FAIL_REGULAR_EXPRESSION "ThreadSanitizer")
   endif()
 endif()

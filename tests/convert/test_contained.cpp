@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tools/convert/contained.hpp"
+#include "tools/convert/sanitizers.hpp"
 
 using recur::convert::ContainLimits;
 
@@ -39,7 +40,7 @@ TEST_CASE("run_contained: a child that aborts or throws is an error, and this pr
   CHECK(run_contained("after.h5", [] { return 0; }) == 0);
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(RECUR_ASAN) && !defined(RECUR_TSAN)
 TEST_CASE("run_contained: a child that allocates without bound stops at its memory cap") {
   ContainLimits limits;
   limits.max_memory_bytes = 256ull << 20;

@@ -4,6 +4,7 @@
 // C APIs are pinned down in tests/formats, tests/runtime, tests/convert and tests/c_api.)
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -17,7 +18,10 @@
 
 #include "formats/npy.hpp"
 #include "recur/format.hpp"
+#include "recur/model.hpp"
+#include "recur/version.h"
 #include "support/random_spec.hpp"
+#include "tools/convert/sanitizers.hpp"
 
 using namespace recur;
 namespace fs = std::filesystem;
@@ -255,7 +259,7 @@ TEST_CASE("contract: recur convert contains a crash inside libhdf5") {
   const std::string src = std::string(RECUR_FIXTURES_DIR) + "/contained/hdf5_segfault.keras";
   const Outcome o = cli(w, "convert '" + src + "' -o '" + out + "'");
   CHECK_MESSAGE(o.exit_code == 1, o.err);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(RECUR_ASAN)
   // (Under ASan the child stops at the bad memcpy with ASan's report instead of a signal.)
   expect_failure(o, "convert", "bad_metadata", "the reader crashed on this file");
 #endif
@@ -263,10 +267,10 @@ TEST_CASE("contract: recur convert contains a crash inside libhdf5") {
   check_no_temporaries(w);
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(RECUR_ASAN) && !defined(RECUR_TSAN)
 TEST_CASE("contract: recur convert caps the memory libhdf5 may take on a hostile file") {
-  // libhdf5 allocates without bound on this file; the child's memory cap ends it (no ASan: the
-  // cap is not applied there, tests/fixtures/contained/README.md).
+  // libhdf5 allocates without bound on this file; the child's memory cap ends it (no ASan or TSan:
+  // the cap is not applied there, tests/fixtures/contained/README.md).
   const Workdir w("convert_capped");
   const std::string out = w / "out.recur";
   const std::string src = std::string(RECUR_FIXTURES_DIR) + "/contained/hdf5_unbounded_heap.keras";
@@ -286,7 +290,7 @@ TEST_CASE("recur bench: runs and writes JSON rows; bad options are errors") {
   const Workdir w("bench");
   const Models m(w);
   const std::string json_path = w / "bench.json";
-  Outcome o = cli(w, "bench '" + m.lstm + "' --batch 1,3 --threads 1 --seq-len 4 --min-time 0.01 --json '" + json_path + "'");
+  Outcome o = cli(w, "bench '" + m.lstm + "' --batch 1,3 --threads 1 --seq-len 4 --min-time 0.01 --json='" + json_path + "'");
   CHECK_MESSAGE(o.exit_code == 0, o.err);
   std::ifstream f(json_path);
   const nlohmann::json doc = nlohmann::json::parse(f, nullptr, false);
@@ -297,4 +301,79 @@ TEST_CASE("recur bench: runs and writes JSON rows; bad options are errors") {
   expect_failure(cli(w, "bench '" + m.lstm + "' --batch 0"), "bench", "invalid_argument", "batch 0");
   expect_failure(cli(w, "bench '" + m.lstm + "' --seq-len -3"), "bench", "invalid_argument", "--seq-len");
   expect_failure(cli(w, "bench '" + (w / "none.recur") + "'"), "bench", "io", "none.recur");
+}
+
+TEST_CASE("cli: usage errors exit 2, --help and --version 0") {
+  const Workdir w("usage");
+  const Models m(w);
+  for (const std::string& args :
+       {std::string("inspect"), std::string("inspect --no-such-option '") + m.lstm + "'",
+        std::string("run '") + m.lstm + "'", std::string("bench '") + m.lstm + "' --threads abc",
+        std::string("bench '") + m.lstm + "' --threads 2000", std::string("inspect '") + m.lstm + "' extra",
+        std::string("inspect '") + m.lstm + "' --json out.json", std::string("frobnicate"), std::string("")}) {
+    CAPTURE(args);
+    const Outcome o = cli(w, args);
+    CHECK_MESSAGE(o.exit_code == 2, o.err);
+  }
+  CHECK(cli(w, "--help").exit_code == 0);
+  const Outcome v = cli(w, "--version");
+  CHECK(v.exit_code == 0);
+  CHECK(v.out == std::string("recur ") + RECUR_VERSION_STRING + "\n");
+  // --help shows the defaults.
+  const Outcome help = cli(w, "bench --help");
+  CHECK(help.exit_code == 0);
+  CHECK_MESSAGE(help.out.find("1,8,64") != std::string::npos, help.out);
+  CHECK_MESSAGE(help.out.find("50") != std::string::npos, help.out);
+}
+
+TEST_CASE("cli: --json means the same in inspect and bench: stdout, -, or =FILE") {
+  const Workdir w("json");
+  const Models m(w);
+  const std::vector<uint8_t> model = read_bytes(m.lstm);
+  for (const std::string& flag : {std::string("--json"), std::string("--json=-")}) {
+    const Outcome o = cli(w, "inspect " + flag + " '" + m.lstm + "'");  // before the file: a flag
+    CHECK_MESSAGE(o.exit_code == 0, o.err);
+    const nlohmann::json doc = nlohmann::json::parse(o.out, nullptr, false);
+    CHECK_MESSAGE(!doc.is_discarded(), o.out);
+    const Outcome b = cli(w, "bench '" + m.lstm + "' --batch 1 --threads 1 --seq-len 2 --min-time 0.01 " + flag);
+    CHECK_MESSAGE(b.exit_code == 0, b.err);
+    const nlohmann::json rows = nlohmann::json::parse(b.out, nullptr, false);
+    REQUIRE_MESSAGE(!rows.is_discarded(), b.out);
+    CHECK(rows["rows"].size() == 1);
+  }
+  CHECK(read_bytes(m.lstm) == model);  // never taken for the JSON's destination
+  const Outcome f = cli(w, "inspect '" + m.lstm + "' --json='" + (w / "i.json") + "'");
+  CHECK_MESSAGE(f.exit_code == 0, f.err);
+  CHECK(f.out.find("parameters:") != std::string::npos);  // the text on stdout, the JSON in the file
+  std::ifstream in(w / "i.json");
+  CHECK(!nlohmann::json::parse(in, nullptr, false).is_discarded());
+  expect_failure(cli(w, "inspect '" + m.lstm + "' --json='" + (w / "no/such/dir.json") + "'"), "inspect", "io",
+                 "dir.json");
+}
+
+TEST_CASE("cli: the thread count follows --threads, RECUR_NUM_THREADS, OMP_NUM_THREADS, then 1") {
+  const Workdir w("threads");
+  const Models m(w);
+  const int cpus = available_cpus();
+  // bench --json records what each row resolved to.
+  const auto resolved = [&](const std::string& env, const std::string& threads) {
+    const std::string cmd = "env -u RECUR_NUM_THREADS -u OMP_NUM_THREADS " + env + " '" + RECUR_CLI_PATH +
+                            "' bench '" + m.lstm + "' --batch 1 --threads " + threads +
+                            " --seq-len 2 --min-time 0.01 --json > '" + (w / "out.json") + "' 2>/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::ifstream in(w / "out.json");
+    const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    REQUIRE(!doc.is_discarded());
+    CHECK(doc["recur_version"] == RECUR_VERSION_STRING);
+    CHECK(doc["cpus_available"] == cpus);
+    CHECK(doc.contains("cpu"));
+    return doc["rows"][0]["threads_resolved"].get<int>();
+  };
+  CHECK(resolved("", "0") == 1);
+  CHECK(resolved("OMP_NUM_THREADS=1", "0") == 1);
+  CHECK(resolved("OMP_NUM_THREADS=2", "0") == std::min(2, cpus));
+  CHECK(resolved("OMP_NUM_THREADS=1 RECUR_NUM_THREADS=2", "0") == std::min(2, cpus));
+  CHECK(resolved("RECUR_NUM_THREADS=9999 OMP_NUM_THREADS=2", "0") == std::min(2, cpus));  // bad: ignored
+  CHECK(resolved("RECUR_NUM_THREADS=64", "0") == std::min(64, cpus));                    // capped
+  CHECK(resolved("RECUR_NUM_THREADS=2", "3") == 3);                                      // the call's own
 }

@@ -303,6 +303,24 @@ TEST_CASE("csv: round trip with header, and malformed text") {
   auto word = recur::csv::parse("a,b\n1,2\n3,oops\n", "x.csv");
   REQUIRE_FALSE(word.ok());
   CHECK(word.status().message().find("line 3 column 2") != std::string::npos);
+  // The header made explicit: absent = every line is data, present = the first line is names.
+  using recur::csv::Header;
+  auto undeclared = recur::csv::parse("a,b\n1,2\n", "x.csv", Header::absent);
+  REQUIRE_FALSE(undeclared.ok());
+  CHECK(undeclared.status().code() == Errc::bad_metadata);
+  CHECK(undeclared.status().message().find("x.csv: line 1 column 1: 'a' is not a number") != std::string::npos);
+  CHECK(undeclared.status().message().find("--header") != std::string::npos);
+  auto declared = recur::csv::parse("\na,b\n1,2\n", "x.csv", Header::present);
+  REQUIRE(declared.ok());
+  CHECK(declared->header == std::vector<std::string>{"a", "b"});
+  CHECK(declared->rows == 1);
+  auto numeric_header = recur::csv::parse("1,2\n3,4\n", "x.csv", Header::present);  // as declared
+  REQUIRE(numeric_header.ok());
+  CHECK(numeric_header->rows == 1);
+  CHECK(numeric_header->data == std::vector<float>{3, 4});
+  auto all_data = recur::csv::parse("1,2\n3,4\n", "x.csv", Header::absent);
+  REQUIRE(all_data.ok());
+  CHECK(all_data->rows == 2);
   auto empty = recur::csv::parse("a,b\n", "x.csv");
   REQUIRE_FALSE(empty.ok());
   CHECK(empty.status().code() == Errc::bad_metadata);

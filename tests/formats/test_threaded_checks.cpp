@@ -61,7 +61,7 @@ TEST_CASE("reader: a large file's checks on a second thread give the inline resu
   Result<Model> loaded = Model::load(path);
   REQUIRE_MESSAGE(loaded.ok(), loaded.status().to_string());
   const std::vector<float> x = test::random_values(static_cast<size_t>(3 * 2 * o.input_size), 4);
-  RunOptions one;  // no OpenMP team: libgomp is not instrumented for TSan
+  RunOptions one;  // threads as a service runs them (teams: tests/runtime/test_team_concurrency.cpp)
   one.threads = 1;
   Result<RunOutput> y1 = loaded->run(RunInput{x.data(), 3, 2}, one);
   Result<RunOutput> y2 = Model::from_spec(spec)->run(RunInput{x.data(), 3, 2}, one);

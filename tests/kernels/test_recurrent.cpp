@@ -75,7 +75,8 @@ TEST_CASE("kernels: fused lstm step equals gemm_f32_ref + lstm_cell_f32_ref") {
   shapes.push_back({401, 13});
   for (const IsaCase& isa : isas()) {
     if (!isa.available) { MESSAGE("skipping " << isa.name << ": not supported by this CPU"); continue; }
-    for (const auto& [H, B] : shapes) {
+    for (const auto& shape : shapes) {
+      const int64_t H = shape.first, B = shape.second;  // (CAPTURE's lambda cannot name a structured binding in clang)
       {
         CAPTURE(isa.name); CAPTURE(H); CAPTURE(B);
         StepCase t(rng, B, H, 4);

@@ -139,7 +139,11 @@ TEST_CASE("recur run: one sequence as CSV") {
   xm.header = {"a", "b"};
   xm.data = random_values(static_cast<size_t>(T * 2), 3);
   REQUIRE(csv::write(d + "x.csv", xm).ok());
-  REQUIRE(cli(d + "m.recur --input " + d + "x.csv --out " + d + "out") == 0);
+  // The header line must be declared: without --header it is a non-numeric data line.
+  CHECK(cli(d + "m.recur --input " + d + "x.csv --out " + d + "out") == 1);
+  CHECK(cli(d + "m.recur --input " + d + "x.csv --no-header --out " + d + "out") == 1);
+  CHECK(cli(d + "m.recur --input " + d + "x.csv --header --no-header --out " + d + "out") == 2);
+  REQUIRE(cli(d + "m.recur --input " + d + "x.csv --header --out " + d + "out") == 0);
   const RunOutput want = run_ok(m, RunInput{xm.data.data(), T, 1});
   Result<csv::Matrix> y = csv::read(d + "out/y.csv");
   REQUIRE(y.ok());

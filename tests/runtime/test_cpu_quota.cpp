@@ -81,9 +81,9 @@ TEST_CASE("cgroup quota files that are malformed or hostile count as no limit") 
   CHECK(cgroup_cpu_limit(t.root, "0::/../../etc\nnonsense\n::\n") == 0);
 }
 
-TEST_CASE("the default thread count is at least 1 and at most the affinity mask") {
+TEST_CASE("the available CPUs are at least 1 and at most the affinity mask") {
   const int n = recur::available_cpus();
   CHECK(n >= 1);
   CHECK(n <= static_cast<int>(sysconf(_SC_NPROCESSORS_CONF)));
-  CHECK(recur::resolve_threads(0) == n);
+  CHECK(recur::resolve_threads(0, "1024", nullptr, n) == n);  // what an environment value is capped by
 }

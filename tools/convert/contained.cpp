@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "recur/status.hpp"
+#include "tools/convert/sanitizers.hpp"
 
 namespace recur::convert {
 
@@ -47,7 +48,7 @@ int run_contained(const std::string& what, const ContainLimits& limits, const st
     // SIGALRM's default action ends the child even inside a blocking read.
     std::signal(SIGALRM, SIG_DFL);
     if (limits.max_wall_seconds) ::alarm(static_cast<unsigned>(std::min<uint64_t>(limits.max_wall_seconds, 1u << 30)));
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(RECUR_ASAN) && !defined(RECUR_TSAN)
     set_limit(RLIMIT_AS, limits.max_memory_bytes);
 #endif
     set_limit(RLIMIT_CPU, limits.max_cpu_seconds);
