@@ -11,6 +11,7 @@
 #include "runtime/model_impl.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/recurrence.hpp"
+#include "runtime/run_adapters.hpp"
 
 namespace recur {
 
@@ -219,7 +220,8 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
 Result<RunOutput> Model::run(const RunInput& input, const RunOptions& options) const {
   if (!impl_) return Status(Errc::invalid_argument, "run on an empty (moved-from) Model");
   try {
-    return run_model(*impl_, input, options);
+    // Embedding, default initial state, final-state output (runtime/run_adapters.cpp).
+    return run_with_adapters(*impl_, input, [&](const RunInput& in) { return run_model(*impl_, in, options); });
   } catch (const std::bad_alloc&) {
     return Status(Errc::out_of_memory, "out of memory for the buffers of run (T=" +
                                            std::to_string(input.seq_len) + ", B=" +
