@@ -11,6 +11,7 @@
 
 #include "formats/csv.hpp"
 #include "formats/npy.hpp"
+#include "formats/shape_str.hpp"
 #include "recur/model.hpp"
 #include "tools/command.hpp"
 
@@ -26,12 +27,6 @@ struct RunArgs {
   int threads = 0;
   LoadOptions load;
 };
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + ")";
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

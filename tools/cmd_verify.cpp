@@ -6,17 +6,12 @@
 #include <cstdio>
 
 #include "formats/npy.hpp"
+#include "formats/shape_str.hpp"
 #include "recur/model.hpp"
 #include "tools/command.hpp"
 
 namespace recur::cli {
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "(";
-  for (size_t k = 0; k < s.size(); ++k) out += (k ? ", " : "") + std::to_string(s[k]);
-  return out + ")";
-}
 
 std::string index_str(size_t flat, const std::vector<int64_t>& shape) {
   std::vector<int64_t> idx(shape.size());
