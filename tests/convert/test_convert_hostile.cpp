@@ -55,7 +55,6 @@ const HostileCase kCases[] = {
     {"onnx_bad_direction.onnx", Errc::unsupported, "direction 'sideways'"},
     {"onnx_unknown_activation.onnx", Errc::unsupported, "activation 'Swish'"},
     {"onnx_unknown_attribute.onnx", Errc::unsupported, "attribute 'num_layers'"},
-    {"onnx_nonzero_initial_h.onnx", Errc::unsupported, "initial_h 'h0'"},
     {"onnx_raw_data_short.onnx", Errc::bad_tensor, "holds 92 bytes"},
     {"onnx_reshape_computed_shape.onnx", Errc::unsupported, "computed by the graph"},
     // Keras
