@@ -33,6 +33,19 @@ TEST_CASE("convert exports: refused sources name the node, its op and the reason
                  {"node '/Gather_1' (Gather)", "indices"});
 }
 
+TEST_CASE("convert exports: Keras models still refused say which layer and why") {
+  const char* go_backwards = "go_backwards=True outside Bidirectional";
+  const char* bidir_last = "Bidirectional with return_sequences=False";
+  const std::pair<const char*, const char*> cases[] = {
+      {"keras_lstm_go_backwards_seq", go_backwards},       {"keras_gru_go_backwards_last_dense", go_backwards},
+      {"keras_rnn_go_backwards_2l", go_backwards},         {"keras_bidir_lstm_mul", "merge_mode 'mul'"},
+      {"keras_bidir_gru_last_concat", bidir_last},         {"keras_bidir_lstm_last_sum", bidir_last},
+      {"keras_masking_lstm_seq_dense", "'Masking'"},       {"keras_masking_gru_2l_last", "'Masking'"},
+      {"keras_embedding_mask_zero_gru_seq", "mask_zero"},  {"keras_embedding_mask_zero_lstm_last", "mask_zero"},
+  };
+  for (const auto& [name, needle] : cases) expect_refused(kRefused + "/" + name + "/model.keras", Errc::unsupported, {needle});
+}
+
 TEST_CASE("convert exports: a constant initial state becomes the model's default, h0 still overrides") {
   auto conv = convert::convert_file(kHostileFixtures + "/onnx_nonzero_initial_h.onnx");
   REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
