@@ -46,6 +46,23 @@ TEST_CASE("convert exports: Keras models still refused say which layer and why")
   for (const auto& [name, needle] : cases) expect_refused(kRefused + "/" + name + "/model.keras", Errc::unsupported, {needle});
 }
 
+TEST_CASE("convert exports: whole-module archives that cannot be placed or are hostile") {
+  expect_refused(kRefused + "/ptmodule_embedding.pt", Errc::unsupported, {"emb.weight"});
+  expect_refused(kRefused + "/ptmodule_hidden_call.pt", Errc::unsupported, {"'os.system' is not allowed", "nothing is executed"});
+  expect_refused(kRefused + "/ptmodule_truncated_pickle.pt", Errc::truncated, {"before STOP"});
+  expect_refused(kRefused + "/ptmodule_build_from_list.pt", Errc::bad_metadata, {"BUILD with a non-dict state"});
+}
+
+TEST_CASE("convert exports: whole modules and TorchScript say what they took from the source") {
+  for (const char* name : {"ptmodule_lstm_2l_head_last", "jit_script_gru_2l_head_last"}) {
+    CAPTURE(name);
+    auto conv = convert::convert_file(kConvertFixtures + "/" + name + "/model.pt", options_from_args({{"last_step", true}}));
+    REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
+    CHECK(conv->spec.batch_first);  // from the module's attribute / the TorchScript class's declaration
+    CHECK(conv->notes.front().find("batch_first=True from the module") != std::string::npos);
+  }
+}
+
 TEST_CASE("convert exports: a constant initial state becomes the model's default, h0 still overrides") {
   auto conv = convert::convert_file(kHostileFixtures + "/onnx_nonzero_initial_h.onnx");
   REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
