@@ -15,6 +15,20 @@ namespace recur::test {
 namespace {
 const std::string kRefused = std::string(RECUR_FIXTURES_DIR) + "/convert_refused";
 
+// Writes `spec` to a temporary .recur file and loads it through the C API; the file is removed.
+recur_model* load_through_c_api(const ModelSpec& spec) {
+  char path[] = "/tmp/recur_exports_XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  REQUIRE(write_model(spec, path).ok());
+  recur_model* m = nullptr;
+  const recur_status st = recur_model_load(path, &m);
+  std::remove(path);
+  REQUIRE(st == RECUR_OK);
+  return m;
+}
+
 void expect_refused(const std::string& path, Errc code, std::vector<std::string> needles) {
   CAPTURE(path);
   auto r = convert::convert_file(path);
@@ -97,13 +111,7 @@ TEST_CASE("convert exports: --meta key/values reach the file, inspect's JSON and
   auto conv = convert::convert_file(kConvertFixtures + "/onnx_lstm_bidir_yh_yc/model.onnx", o);
   REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
   CHECK(conv->spec.metadata == o.metadata);
-  char path[] = "/tmp/recur_meta_XXXXXX";
-  const int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  ::close(fd);
-  REQUIRE(write_model(conv->spec, path).ok());
-  recur_model* m = nullptr;
-  REQUIRE(recur_model_load(path, &m) == RECUR_OK);
+  recur_model* m = load_through_c_api(conv->spec);
   CHECK(recur_model_metadata_count(m) == 2);
   CHECK(std::string(recur_model_metadata_key(m, 0)) == "normalize.mean");
   CHECK(std::string(recur_model_metadata_key(m, 1)) == "units");
@@ -117,7 +125,6 @@ TEST_CASE("convert exports: --meta key/values reach the file, inspect's JSON and
   REQUIRE(recur_run_output_sizes(m, 5, 3, &y_count, nullptr, nullptr) == RECUR_OK);
   CHECK(y_count == 2 * 3 * 6);
   recur_model_free(m);
-  std::remove(path);
   auto bad_key = conv->spec;
   bad_key.metadata[""] = "x";
   CHECK(validate(bad_key).code() == Errc::invalid_model);
@@ -126,13 +133,7 @@ TEST_CASE("convert exports: --meta key/values reach the file, inspect's JSON and
 TEST_CASE("convert exports: token ids through the C API, an id out of range named") {
   auto conv = convert::convert_file(kConvertFixtures + "/onnx_embedding_int32_rnn/model.onnx");
   REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
-  char path[] = "/tmp/recur_tokens_XXXXXX";
-  const int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  ::close(fd);
-  REQUIRE(write_model(conv->spec, path).ok());
-  recur_model* m = nullptr;
-  REQUIRE(recur_model_load(path, &m) == RECUR_OK);
+  recur_model* m = load_through_c_api(conv->spec);
   CHECK(recur_model_vocab_size(m) == 9);
   std::vector<int64_t> ids = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};  // (B=2, T=5), the last out of range
   recur_run_input in{};
@@ -148,7 +149,6 @@ TEST_CASE("convert exports: token ids through the C API, an id out of range name
   ids[9] = 8;
   CHECK(recur_run(m, &in, nullptr, y.data(), y_count, nullptr, 0, nullptr, 0) == RECUR_OK);
   recur_model_free(m);
-  std::remove(path);
 }
 
 }  // namespace recur::test
