@@ -264,12 +264,15 @@ Status validate_front_and_state(const ModelSpec& spec, Check check) {
 
 }  // namespace
 
-bool RecurrentLayer::operator==(const RecurrentLayer& o) const {
+bool LayerConfig::operator==(const LayerConfig& o) const {
   return cell == o.cell && direction == o.direction && input_size == o.input_size &&
          hidden_size == o.hidden_size && proj_size == o.proj_size && activations == o.activations &&
          clip == o.clip && input_forget == o.input_forget &&
-         linear_before_reset == o.linear_before_reset && peepholes == o.peepholes &&
-         weights == o.weights;
+         linear_before_reset == o.linear_before_reset && peepholes == o.peepholes;
+}
+
+bool RecurrentLayer::operator==(const RecurrentLayer& o) const {
+  return LayerConfig::operator==(o) && weights == o.weights;
 }
 
 int64_t ModelSpec::output_size() const noexcept {

@@ -75,7 +75,7 @@ recur_status output_sizes(const recur_model* model, int64_t T, int64_t B, Output
     return fail(RECUR_ERR_INVALID_ARGUMENT, "seq_len and batch must be >= 1 (got " +
                                                 std::to_string(T) + ", " + std::to_string(B) + ")");
   }
-  const recur::ModelSpec& spec = model->model.spec();
+  const recur::ModelConfig& spec = model->model.config();
   const bool last_only = spec.head && spec.head->last_step_only;
   const int64_t steps = spec.final_state ? spec.final_state->rows : last_only ? 1 : T;
   bool overflow = __builtin_mul_overflow(steps, B, &out.y) ||
@@ -170,30 +170,33 @@ int64_t recur_model_state_rows(const recur_model* model) {
   return model ? model->model.num_state_rows() : 0;
 }
 int64_t recur_model_state_width(const recur_model* model) {
-  return model ? model->model.spec().state_width() : 0;
+  return model ? model->model.config().state_width() : 0;
 }
 int64_t recur_model_cell_width(const recur_model* model) {
-  return model ? model->model.spec().cell_width() : 0;
+  return model ? model->model.config().cell_width() : 0;
 }
 const char* recur_model_isa(const recur_model* model) {
   return model ? recur::isa_name(model->model.isa()) : "";
 }
+int32_t recur_model_batch_first(const recur_model* model) {
+  return model && model->model.batch_first() ? 1 : 0;
+}
 int64_t recur_model_vocab_size(const recur_model* model) {
-  return model && model->model.spec().embedding ? model->model.spec().embedding->vocab_size : 0;
+  return model ? model->model.config().vocab_size : 0;
 }
 
 int64_t recur_model_metadata_count(const recur_model* model) {
-  return model ? static_cast<int64_t>(model->model.spec().metadata.size()) : 0;
+  return model ? static_cast<int64_t>(model->model.config().metadata.size()) : 0;
 }
 const char* recur_model_metadata_key(const recur_model* model, int64_t index) {
   if (!model || index < 0 || index >= recur_model_metadata_count(model)) return nullptr;
-  auto it = model->model.spec().metadata.begin();
+  auto it = model->model.config().metadata.begin();
   std::advance(it, index);
   return it->first.c_str();
 }
 const char* recur_model_metadata_value(const recur_model* model, const char* key) {
   if (!model || !key) return nullptr;
-  const auto& meta = model->model.spec().metadata;
+  const auto& meta = model->model.config().metadata;
   auto it = meta.find(key);
   return it == meta.end() ? nullptr : it->second.c_str();
 }
@@ -222,7 +225,15 @@ recur_status recur_run(const recur_model* model, const recur_run_input* input,
     in.x = input->x;
     in.seq_len = input->seq_len;
     in.batch = input->batch;
-    in.batch_first = input->batch_first != 0;
+    switch (input->layout) {
+      case RECUR_LAYOUT_MODEL: in.layout = recur::Layout::model; break;
+      case RECUR_LAYOUT_TIME_MAJOR: in.layout = recur::Layout::time_major; break;
+      case RECUR_LAYOUT_BATCH_FIRST: in.layout = recur::Layout::batch_first; break;
+      default:
+        return fail(RECUR_ERR_INVALID_ARGUMENT,
+                    "layout is " + std::to_string(input->layout) +
+                        ", expected RECUR_LAYOUT_MODEL (0), _TIME_MAJOR (1) or _BATCH_FIRST (2)");
+    }
     in.h0 = input->h0;
     in.c0 = input->c0;
     in.lengths = input->lengths;

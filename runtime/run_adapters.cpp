@@ -13,7 +13,7 @@ namespace {
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
 // x (T*B, dim) from token ids laid out like x; an id outside the table names its position.
-Status look_up(const Embedding& e, const RunInput& in, std::vector<float>& x) {
+Status look_up(const Embedding& e, const RunInput& in, bool batch_first, std::vector<float>& x) {
   int64_t n = 0;
   RECUR_TRY(checked_elements({in.seq_len, in.batch, e.dim}, "x from the token ids (T, B, dim)", n));
   x.resize(sz(n));
@@ -22,7 +22,7 @@ Status look_up(const Embedding& e, const RunInput& in, std::vector<float>& x) {
     const int64_t id = in.tokens[r];
     if (id < 0 || id >= e.vocab_size) {
       const int64_t outer = r / in.batch, inner = r % in.batch;
-      const std::string at = in.batch_first ? "(b=" + std::to_string(r / in.seq_len) + ", t=" +
+      const std::string at = batch_first ? "(b=" + std::to_string(r / in.seq_len) + ", t=" +
                                                   std::to_string(r % in.seq_len) + ")"
                                             : "(t=" + std::to_string(outer) + ", b=" + std::to_string(inner) + ")";
       return {Errc::invalid_argument, "token id " + std::to_string(id) + " at " + at +
@@ -46,7 +46,7 @@ void repeat_rows(const Tensor& rows, int64_t batch, float* out) noexcept {
 }  // namespace
 
 Result<RunOutput> run_with_adapters(const Model::Impl& m, const RunInput& in, const CoreRun& core) {
-  const ModelSpec& spec = m.spec;
+  const ModelExtras& spec = m.extras;
   RunInput adapted = in;
   std::vector<float> x, h0, c0;
   if (spec.embedding) {
@@ -56,7 +56,8 @@ Result<RunOutput> run_with_adapters(const Model::Impl& m, const RunInput& in, co
       return Status(Errc::invalid_argument, "seq_len and batch must be >= 1 (T=" + std::to_string(in.seq_len) +
                                                 ", B=" + std::to_string(in.batch) + ")");
     }
-    RECUR_TRY(look_up(*spec.embedding, in, x));
+    const bool batch_first = in.layout == Layout::model ? m.config.batch_first : in.layout == Layout::batch_first;
+    RECUR_TRY(look_up(*spec.embedding, in, batch_first, x));
     adapted.x = x.data();
     adapted.tokens = nullptr;
   } else if (in.tokens) {
@@ -87,14 +88,14 @@ Result<RunOutput> run_with_adapters(const Model::Impl& m, const RunInput& in, co
 }
 
 const char* step_unsupported_reason(const Model::Impl& m) noexcept {
-  if (m.spec.embedding) return "step takes float x; this model takes token ids (use run)";
-  if (m.spec.final_state) return "step gives per-step outputs; this model's output is its final state (use run)";
+  if (m.extras.embedding) return "step takes float x; this model takes token ids (use run)";
+  if (m.extras.final_state) return "step gives per-step outputs; this model's output is its final state (use run)";
   return "";
 }
 
 void apply_initial_state(const Model::Impl& m, int64_t batch, float* h, float* c) noexcept {
-  if (h && !m.spec.initial_h.empty()) repeat_rows(m.spec.initial_h, batch, h);
-  if (c && !m.spec.initial_c.empty()) repeat_rows(m.spec.initial_c, batch, c);
+  if (h && !m.extras.initial_h.empty()) repeat_rows(m.extras.initial_h, batch, h);
+  if (c && !m.extras.initial_c.empty()) repeat_rows(m.extras.initial_c, batch, c);
 }
 
 }  // namespace recur

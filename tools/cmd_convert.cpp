@@ -1,12 +1,17 @@
 // `recur convert SRC -o OUT.recur [options]`: ONNX, PyTorch (.pt/.pth), .safetensors, Keras
 // (.keras/.h5) or the seed's LSTM_v1 state_dict -> .recur. Prints the layers found and what was
-// inferred, writes atomically (a failure leaves no file), then self-checks: the written file is
-// loaded and run on a random input and compared with an fp64 evaluation of the SOURCE's own
-// semantics (its gate order and storage); above tolerance the output is removed and it fails.
+// inferred, writes a staged file next to the output, self-checks it (loaded and run on a random
+// input and compared with an fp64 evaluation of the SOURCE's own semantics, its gate order and
+// storage), and only then renames it onto the output: a failure leaves the destination as it was.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
-#include <sys/stat.h>
 
 #include "recur/format.hpp"
 #include "recur/model.hpp"
@@ -43,7 +48,7 @@ Result<SelfCheck> self_check(const std::string& path, const convert::Conversion&
   in.tokens = tokens.empty() ? nullptr : tokens.data();
   in.seq_len = T;
   in.batch = B;
-  in.batch_first = conv.spec.batch_first;
+  in.layout = conv.spec.batch_first ? Layout::batch_first : Layout::time_major;  // the reference's
   RunOptions ro;
   ro.threads = 1;
   auto out = model->run(in, ro);
@@ -71,7 +76,7 @@ struct Opts {
   double atol = 1e-5, rtol = 1e-4;
 };
 
-// The whole conversion: import, summary, atomic write, self-check (removes the file if it fails).
+// The whole conversion: import, summary, staged write, self-check, rename onto the destination.
 // source_bytes: the source's size (0 if unknown), for progress lines on large sources.
 int run_convert(Opts& o, uint64_t source_bytes) {
   if (source_bytes > (16u << 20)) o.conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };
@@ -89,30 +94,46 @@ int run_convert(Opts& o, uint64_t source_bytes) {
               static_cast<long long>(spec.output_size()),
               spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
               static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
-  Status w = write_model(spec, o.out);
+  // Staged next to the destination and renamed over it only once checked: a failed convert
+  // leaves an existing destination exactly as it was.
+  std::string staged = o.out + ".XXXXXX";
+  const int fd = ::mkstemp(staged.data());
+  if (fd < 0) {
+    std::fprintf(stderr, "recur convert: io: %s: cannot create a file next to it: %s\n", o.out.c_str(), std::strerror(errno));
+    return 1;
+  }
+  ::close(fd);
+  Status w = write_model(spec, staged);
   if (!w.ok()) {
+    std::remove(staged.c_str());
     std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
     return 1;
   }
-  if (o.no_check) {
-    std::printf("wrote %s (self-check skipped)\n", o.out.c_str());
-    return 0;
+  if (!o.no_check) {
+    auto check = self_check(staged, *conv, o.atol, o.rtol);
+    if (!check.ok() || !check->ok) {
+      std::remove(staged.c_str());
+      if (!check.ok())
+        std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
+      else
+        std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
+                             "(atol %.3g, rtol %.3g); %s not written\n",
+                     check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
+      return 1;
+    }
+    std::printf("self-check: recur vs the converter's own fp64 reading of the %s source (its gate order and "
+                "storage) on a random input (T=7, B=2): max abs error %.3g, max rel error %.3g — ok\n",
+                convert::source_format_name(conv->format), check->max_abs, check->max_rel);
+    for (const auto& u : conv->unchecked)
+      std::printf("  not checked (the source does not state it): %s\n", u.c_str());
   }
-  auto check = self_check(o.out, *conv, o.atol, o.rtol);
-  if (!check.ok() || !check->ok) {
-    std::remove(o.out.c_str());
-    if (!check.ok())
-      std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
-    else
-      std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
-                           "(atol %.3g, rtol %.3g); %s not written\n",
-                   check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
+  if (std::rename(staged.c_str(), o.out.c_str()) != 0) {
+    std::fprintf(stderr, "recur convert: io: cannot rename the converted model onto %s: %s\n", o.out.c_str(),
+                 std::strerror(errno));
+    std::remove(staged.c_str());
     return 1;
   }
-  std::printf("self-check: recur vs fp64 %s reference on a random input (T=7, B=2): max abs error %.3g, "
-              "max rel error %.3g — ok\n",
-              convert::source_format_name(conv->format), check->max_abs, check->max_rel);
-  std::printf("wrote %s\n", o.out.c_str());
+  std::printf("wrote %s%s\n", o.out.c_str(), o.no_check ? " (self-check skipped)" : "");
   return 0;
 }
 
@@ -126,13 +147,23 @@ const Command kConvert{
       sub.add_option("--layers", o->conv.arch.layers, "state_dicts: number of stacked layers (checked)");
       sub.add_flag("--bidirectional", o->bidirectional, "state_dicts: the module is bidirectional (checked)");
       sub.add_option("--proj-size", o->conv.arch.proj_size, "state_dicts: LSTM proj_size (checked)");
-      sub.add_flag("--batch-first", o->conv.arch.batch_first, "state_dicts: the module used batch_first=True");
+      auto* arch = &o->conv.arch;
+      auto* batch_first = sub.add_flag_callback(
+          "--batch-first", [arch] { arch->batch_first = true; },
+          "state_dicts: the module takes x as (B, T, F) (batch_first=True)");
+      sub.add_flag_callback("--time-major", [arch] { arch->batch_first = false; },
+                            "state_dicts: the module takes x as (T, B, F) (default for a bare nn.LSTM/GRU/RNN)")
+          ->excludes(batch_first);
       sub.add_option("--nonlinearity", o->conv.arch.nonlinearity, "state_dicts, rnn: tanh | relu");
       sub.add_option("--prefix", o->conv.arch.prefix, "state_dicts: key prefix of the recurrent module, e.g. 'lstm.'");
       sub.add_option("--head", o->conv.arch.head, "state_dicts: none | linear (default: inferred)");
       sub.add_option("--head-prefix", o->conv.arch.head_prefix, "state_dicts: key prefix of the head, e.g. 'fc.'");
       sub.add_flag("--softmax", o->conv.arch.softmax, "state_dicts: softmax after the head");
-      sub.add_flag("--last-step", o->conv.arch.last_step, "state_dicts: head on the last step only");
+      auto* last_step = sub.add_flag_callback("--last-step", [arch] { arch->last_step = true; },
+                                              "state_dicts: the head reads the last step only (out[:, -1])");
+      sub.add_flag_callback("--every-step", [arch] { arch->last_step = false; },
+                            "state_dicts: the head is applied at every step")
+          ->excludes(last_step);
       sub.add_option("--name", o->conv.name, "model name stored in the file (default: the source's stem)");
       sub.add_option("--meta", o->meta, "KEY=VALUE stored as user metadata (repeatable; over the source's own)");
       sub.add_flag("--no-check", o->no_check, "skip the self-check");

@@ -1,6 +1,6 @@
 // `recur run MODEL --input x.npy|x.csv [--h0 h0.npy] [--c0 c0.npy] [--lengths len.npy]
-//  [--batch-first] [--threads N] --out DIR`: runs a model over a batch of sequences (an integer .npy
-// of token ids for a model with an embedding) and writes
+//  [--batch-first | --time-major] [--threads N] --out DIR`: runs a model over a batch of sequences
+// (an integer .npy of token ids for a model with an embedding) and writes
 // y.npy, h_n.npy, c_n.npy (float32; c_n only for models with LSTM layers) into DIR, each file
 // written atomically. A .csv input is one sequence (rows = time steps, columns = features);
 // its y is also written as y.csv (rows = steps, columns = outputs).
@@ -24,7 +24,8 @@ struct RunArgs {
   std::string input;
   std::string h0, c0, lengths;
   std::string out;
-  bool batch_first = false;
+  bool batch_first = false;  // --batch-first
+  bool time_major = false;   // --time-major; neither: the model's own layout
   int threads = 0;
   LoadOptions load;
 };
@@ -62,18 +63,19 @@ Status run(const RunArgs& args) {
   RunInput in;
   std::vector<float> x;
   std::vector<int64_t> tokens;  // a model with an embedding: integer ids (T, B), (B, T) or (T)
-  if (m.spec().embedding) {
+  if (m.config().vocab_size > 0) {
     if (csv_input) return fail("--input: this model takes token ids, give an integer .npy");
     Result<npy::Array> a = npy::read(args.input);
     if (!a) return a.status();
     if (!a->integer) return fail("--input " + args.input + " holds " + a->descr + "; this model takes integer token ids");
-    in.batch_first = args.batch_first || m.spec().batch_first;
+    in.layout = args.batch_first ? Layout::batch_first : args.time_major ? Layout::time_major : Layout::model;
+    const bool batch_first = args.batch_first || (!args.time_major && m.batch_first());
     if (a->shape.size() == 1) {
       in.seq_len = a->shape[0];
       in.batch = 1;
     } else if (a->shape.size() == 2) {
-      in.seq_len = a->shape[in.batch_first ? 1 : 0];
-      in.batch = a->shape[in.batch_first ? 0 : 1];
+      in.seq_len = a->shape[batch_first ? 1 : 0];
+      in.batch = a->shape[batch_first ? 0 : 1];
     } else {
       return fail("--input " + args.input + " has shape " + shape_str(a->shape) + ", expected token ids (T, B), (B, T) or (T)");
     }
@@ -96,12 +98,15 @@ Status run(const RunArgs& args) {
       in.seq_len = a->shape[0];
       in.batch = 1;
     } else if (a->shape.size() == 3) {
-      in.batch_first = args.batch_first || m.spec().batch_first;
-      in.seq_len = a->shape[in.batch_first ? 1 : 0];
-      in.batch = a->shape[in.batch_first ? 0 : 1];
+      in.layout = args.batch_first  ? Layout::batch_first
+                  : args.time_major ? Layout::time_major
+                                    : Layout::model;
+      const bool batch_first = args.batch_first || (!args.time_major && m.batch_first());
+      in.seq_len = a->shape[batch_first ? 1 : 0];
+      in.batch = a->shape[batch_first ? 0 : 1];
     } else {
       return fail("--input " + args.input + " has shape " + shape_str(a->shape) +
-                  ", expected (T, B, I), (B, T, I) with --batch-first, or (T, I)");
+                  ", expected (T, B, I) time-major, (B, T, I) batch-first, or (T, I)");
     }
     if (a->shape.back() != I) {
       return fail("--input " + args.input + " has shape " + shape_str(a->shape) + ": last axis " +
@@ -116,8 +121,9 @@ Status run(const RunArgs& args) {
   const int64_t B = in.batch, T = in.seq_len;
 
   // State shapes: run()'s h_n (S, B, Hs) and c_n (S, B, Cs), none without LSTM layers.
-  struct { std::vector<int64_t> h_shape, c_shape; } shapes{{m.spec().state_rows(), B, m.spec().state_width()}, {}};
-  if (m.spec().cell_width() > 0) shapes.c_shape = {m.spec().state_rows(), B, m.spec().cell_width()};
+  const ModelConfig& cfg = m.config();
+  struct { std::vector<int64_t> h_shape, c_shape; } shapes{{m.num_state_rows(), B, cfg.state_width()}, {}};
+  if (cfg.cell_width() > 0) shapes.c_shape = {m.num_state_rows(), B, cfg.cell_width()};
 
   std::vector<float> h0, c0;
   if (!args.h0.empty()) {
@@ -183,12 +189,15 @@ const Command run_command("run", "Run a model over input sequences (.npy or .csv
   auto args = std::make_shared<RunArgs>();
   sub.add_option("model", args->model, "The .recur model")->required();
   sub.add_option("--input,-i", args->input,
-                 "x as .npy (T, B, I) / (B, T, I) with --batch-first / (T, I), or .csv (T rows, I columns)")
+                 "x as .npy (T, B, I) time-major / (B, T, I) batch-first / (T, I), or .csv (T rows, I columns)")
       ->required();
   sub.add_option("--h0", args->h0, "Initial hidden state .npy (L*D, B, Hout)");
   sub.add_option("--c0", args->c0, "Initial cell state .npy (L*D, B, H), LSTM models");
   sub.add_option("--lengths", args->lengths, "Sequence lengths .npy (B), integers in [0, T]");
-  sub.add_flag("--batch-first", args->batch_first, "x and y are (B, T, .) (default: the model's layout)");
+  CLI::Option* bf =
+      sub.add_flag("--batch-first", args->batch_first, "x and y are (B, T, .) (default: the model's layout)");
+  sub.add_flag("--time-major", args->time_major, "x and y are (T, B, .) (default: the model's layout)")
+      ->excludes(bf);
   sub.add_option("--threads", args->threads, "Threads (0 = all CPUs available)")->check(CLI::Range(0, 1024));
   sub.add_option("--out,-o", args->out, "Output directory for y.npy, h_n.npy, c_n.npy")->required();
   add_load_options(sub, args->load);

@@ -88,10 +88,9 @@ const Command kVerify{
           return err(Status(Errc::invalid_argument, o->input + ": shape " + shape_str(x->shape) +
                                                         " is not a float (T, B, " + std::to_string(model->input_size()) +
                                                         ") array"));
-        const bool bf = model->spec().batch_first;
-        RunInput in;
+        const bool bf = model->batch_first();
+        RunInput in;  // the model's own layout
         in.x = x->f32.data();
-        in.batch_first = bf;
         in.seq_len = bf ? x->shape[1] : x->shape[0];
         in.batch = bf ? x->shape[0] : x->shape[1];
         npy::Array h0, c0;

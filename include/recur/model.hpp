@@ -2,7 +2,9 @@
 // State. `run` processes whole batches of sequences; `step` advances a stream by one time step.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,16 +51,26 @@ struct RunOptions {
   bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
 };
 
+// The memory order of x and y in run(). `model` (the default) is the layout the model was
+// converted with (ModelSpec::batch_first, from the file), so a zero-initialised RunInput reads
+// x the way the source framework's model did.
+enum class Layout {
+  model,        // the model's own: (B, T, ·) when Model::batch_first(), else (T, B, ·)
+  time_major,   // (T, B, ·)
+  batch_first,  // (B, T, ·)
+};
+const char* layout_name(Layout layout) noexcept;
+
 // Views of caller-owned input arrays, fp32, row-major, dense. In h0/c0 (and h_n/c_n) Hout and
 // H are the widest over the layers; a narrower layer uses the leading columns of its rows.
 // With lengths, a sequence of length L < T takes steps 0..L-1 only (a reverse direction runs
 // L-1..0): its outputs at steps >= L are zero (a head sees that zero vector) and its final
 // state is the one after its own last step (h0/c0 when L = 0).
 struct RunInput {
-  const float* x = nullptr;      // (T, B, I), or (B, T, I) when batch_first
+  const float* x = nullptr;      // (T, B, I) time-major or (B, T, I) batch-first, per `layout`
   int64_t seq_len = 0;           // T
   int64_t batch = 0;             // B
-  bool batch_first = false;      // layout of x and y
+  Layout layout = Layout::model; // layout of x and y
   const float* h0 = nullptr;     // (L*D, B, Hout) or null for the model's default (zeros if none)
   const float* c0 = nullptr;     // (L*D, B, H) or null likewise; lstm only
   const int32_t* lengths = nullptr;  // (B) each in [0, T], or null for all T
@@ -67,8 +79,8 @@ struct RunInput {
   const int64_t* tokens = nullptr;
 };
 
-// Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when
-// batch_first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
+// Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when the
+// input's layout is batch-first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
 // (empty for models without LSTM layers; rows of non-LSTM layers are zero). A model with a
 // final-state output (ModelSpec::final_state) has those h_n rows as y: (rows, B, W) or (B, W).
 // Without h0 / c0 a run starts from the model's default initial state (zeros unless the file
@@ -83,6 +95,45 @@ struct RunOutput {
 };
 
 class Model;
+
+// What a loaded Model is, without its weights (those live packed in its kernels' layouts): the
+// spec's name, provenance and layout, every layer's and the head's attributes, and the number
+// of weights the spec held (ModelSpec::parameter_count).
+struct ModelConfig {
+  std::string name;
+  std::string producer;
+  std::string source;
+  std::string source_hash;
+  bool batch_first = false;
+  std::map<std::string, std::string> metadata;  // free-form user key/values (ModelSpec::metadata)
+  int64_t vocab_size = 0;                       // > 0: an embedding; run() takes token ids
+  std::vector<LayerConfig> layers;
+  std::optional<HeadConfig> head;
+  std::optional<FinalStateOutput> final_state;  // y = these rows of h_n
+  int64_t final_state_width = 0;                // W of those rows
+  bool initial_state = false;                   // the file holds a default initial state
+  int64_t parameter_count = 0;
+
+  int64_t input_size() const noexcept { return layers.empty() ? 0 : layers.front().input_size; }
+  // Width of the model's per-step output: the head's output_size, the final state's width, else
+  // the last layer's width.
+  int64_t output_size() const noexcept {
+    if (head) return head->output_size;
+    if (final_state) return final_state_width;
+    return layers.empty() ? 0 : layers.back().output_width();
+  }
+  // Widths of h0/h_n (the widest Hout) and c0/c_n (the widest lstm H, 0 without lstm layers).
+  int64_t state_width() const noexcept {
+    int64_t w = 0;
+    for (const LayerConfig& l : layers) w = std::max(w, l.output_size());
+    return w;
+  }
+  int64_t cell_width() const noexcept {
+    int64_t w = 0;
+    for (const LayerConfig& l : layers) w = l.cell == CellType::lstm ? std::max(w, l.hidden_size) : w;
+    return w;
+  }
+};
 
 // Per-stream recurrent state for `Model::step`: h (and c) of every layer for a fixed batch,
 // plus the scratch a step needs, sized once. Cheap to create, movable, not shareable between
@@ -107,6 +158,7 @@ class State {
   struct Impl;
  private:
   friend class Model;
+
   std::unique_ptr<Impl> impl_;
 };
 
@@ -119,11 +171,12 @@ class Model {
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
   static Result<Model> from_spec(const ModelSpec& spec, const LoadOptions& options = {});
 
-  const ModelSpec& spec() const noexcept;  // layers and attributes (weights dropped after packing)
+  const ModelConfig& config() const noexcept;  // the layers' and head's attributes, no weights
   Isa isa() const noexcept;                // the ISA actually chosen
   int64_t input_size() const noexcept;
   int64_t output_size() const noexcept;    // per-step width of y
   int64_t num_state_rows() const noexcept; // L*D
+  bool batch_first() const noexcept;       // the model's own layout (Layout::model): (B, T, ·)
 
   Result<RunOutput> run(const RunInput& input, const RunOptions& options = {}) const;
 
@@ -136,6 +189,7 @@ class Model {
 
   struct Impl;
  private:
+  friend struct ModelFactory;  // internal: builds a Model with its layers' kernels forced (tests)
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -7,9 +7,10 @@
  * made it and to one thread at a time.
  *
  * Layouts are those of the C++ API (include/recur/model.hpp), fp32 row-major:
- *   x   (T, B, I), or (B, T, I) with batch_first
- *   y   (T, B, O) or (B, T, O); (B, O) when the model's head is last-step-only;
- *       (rows, B, O) or (B, O) when the model's output is its final state (ONNX Y_h)
+ *   x   (T, B, I) time-major, or (B, T, I) batch-first (recur_run_input.layout)
+ *   y   the same layout as x, (T, B, O) or (B, T, O); (B, O) when the model's head is
+ *       last-step-only; (rows, B, O) or (B, O) when the model's output is its final state
+ *       (ONNX Y_h)
  *   h0, h_n (S, B, Hs)     S = recur_model_state_rows, Hs = recur_model_state_width
  *   c0, c_n (S, B, Cs)     Cs = recur_model_cell_width (0 when the model has no LSTM layer)
  */
@@ -88,6 +89,8 @@ int64_t recur_model_state_rows(const recur_model* model);   /* S = layers * dire
 int64_t recur_model_state_width(const recur_model* model);  /* Hs */
 int64_t recur_model_cell_width(const recur_model* model);   /* Cs, 0 without LSTM layers */
 const char* recur_model_isa(const recur_model* model);      /* "avx512", "avx2", "scalar" */
+/* 1 when the model's own layout (RECUR_LAYOUT_MODEL) is batch-first (B, T, .), else 0. */
+int32_t recur_model_batch_first(const recur_model* model);
 /* Rows of the model's embedding table; 0 when the model takes float x (no embedding layer). */
 int64_t recur_model_vocab_size(const recur_model* model);
 
@@ -99,11 +102,18 @@ const char* recur_model_metadata_key(const recur_model* model, int64_t index);
 const char* recur_model_metadata_value(const recur_model* model, const char* key);
 
 /* ---- Batch run -------------------------------------------------------------------------- */
+/* The layout of x and y. A zero-initialised recur_run_input takes the model's own. */
+enum {
+  RECUR_LAYOUT_MODEL = 0,        /* as the model was converted (recur_model_batch_first) */
+  RECUR_LAYOUT_TIME_MAJOR = 1,   /* (T, B, .) */
+  RECUR_LAYOUT_BATCH_FIRST = 2   /* (B, T, .) */
+};
+
 typedef struct recur_run_input {
   const float* x;
   int64_t seq_len;        /* T */
   int64_t batch;          /* B */
-  int32_t batch_first;    /* layout of x and y */
+  int32_t layout;         /* RECUR_LAYOUT_*: layout of x and y */
   const float* h0;        /* or NULL for the model's default initial state (zeros if none) */
   const float* c0;        /* likewise; LSTM models only */
   const int32_t* lengths; /* (B) each in [0, T], or NULL for all T */

@@ -140,7 +140,7 @@ TEST_CASE("convert exports: token ids through the C API, an id out of range name
   in.tokens = ids.data();
   in.seq_len = 5;
   in.batch = 2;
-  in.batch_first = 1;
+  in.layout = RECUR_LAYOUT_BATCH_FIRST;
   int64_t y_count = 0;
   REQUIRE(recur_run_output_sizes(m, 5, 2, &y_count, nullptr, nullptr) == RECUR_OK);
   std::vector<float> y(static_cast<size_t>(y_count));

@@ -135,7 +135,7 @@ TEST_CASE("format v2: the embedding runs the stack on the table rows, ids out of
     tin.tokens = ids.data();
     tin.seq_len = T;
     tin.batch = B;
-    tin.batch_first = bf;
+    tin.layout = bf ? Layout::batch_first : Layout::time_major;
     RunInput xin = tin;
     xin.tokens = nullptr;
     xin.x = x.data();
@@ -151,7 +151,7 @@ TEST_CASE("format v2: the embedding runs the stack on the table rows, ids out of
   CHECK(bad.status().code() == Errc::invalid_argument);
   CHECK_MESSAGE(bad.status().message().find("token id 9 at (t=2, b=1)") != std::string::npos, bad.status().message());
   ids[7] = -1;
-  in.batch_first = true;
+  in.layout = Layout::batch_first;
   bad = with_tokens->run(in);
   REQUIRE_FALSE(bad.ok());
   CHECK_MESSAGE(bad.status().message().find("token id -1 at (b=1, t=3)") != std::string::npos, bad.status().message());
