@@ -193,8 +193,8 @@ TEST_CASE("convert: a failed convert leaves an existing destination exactly as i
   const std::string out = out_dir + "/m.recur";
   const std::string before = "an existing model the user keeps\n";
   std::ofstream(out, std::ios::binary) << before;
-  const std::string cli = std::string("'") + RECUR_CLI_PATH + "' convert '" + kConvertFixtures + "/pt_lstm_1l/model.pt' --time-major -o '" +
-                          out + "'";
+  const std::string cli = std::string("'") + RECUR_CLI_PATH + "' convert '" + kConvertFixtures + "/pt_lstm_1l/model.pt' -o '" +
+                          out + "' --time-major";
   // A self-check that cannot pass (zero tolerance against an fp64 reference), then an import error.
   CHECK(std::system((cli + " --check-atol 0 --check-rtol 0 >/dev/null 2>&1").c_str()) != 0);
   CHECK(slurp(out) == before);
