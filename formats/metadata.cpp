@@ -37,6 +37,10 @@ int max_depth(const std::string& text) {
   return deepest;
 }
 
+const char* const kEmbeddingTable = "embedding.table";
+const char* const kInitialH = "initial.h";
+const char* const kInitialC = "initial.c";
+
 const char* role_name(int role) {
   static const char* const kRoles[] = {"W", "R", "Wb", "Rb", "P", "Wp"};
   return kRoles[role];
@@ -133,6 +137,18 @@ Status parse_recurrent(const json& obj, const std::string& where, CellType cell,
   return {};
 }
 
+// "metadata": {"key": "value", ...}, strings only.
+Status parse_user_metadata(const json& model, std::map<std::string, std::string>& out) {
+  auto it = model.find("metadata");
+  if (it == model.end()) return {};
+  if (!it->is_object()) return bad("model key 'metadata' must be an object of strings");
+  for (auto kv = it->begin(); kv != it->end(); ++kv) {
+    if (!kv.value().is_string()) return bad("model metadata '" + kv.key() + "' must be a string");
+    out[kv.key()] = kv.value().get<std::string>();
+  }
+  return {};
+}
+
 Status parse_head(const json& obj, const std::string& where, DenseHead& head) {
   RECUR_TRY(get_int(obj, "input_size", where, head.input_size, true));
   RECUR_TRY(get_int(obj, "output_size", where, head.output_size, true));
@@ -199,6 +215,7 @@ void for_each_tensor(const ModelSpec& spec,
 
 void for_each_tensor_slot(ModelSpec& spec,
                           const std::function<void(const std::string&, Tensor&)>& fn) {
+  if (spec.embedding) fn(kEmbeddingTable, spec.embedding->table);
   for (size_t l = 0; l < spec.layers.size(); ++l) {
     RecurrentLayer& layer = spec.layers[l];
     for (size_t d = 0; d < layer.weights.size(); ++d) {
@@ -215,10 +232,17 @@ void for_each_tensor_slot(ModelSpec& spec,
     fn(layout::head_tensor_name("W"), spec.head->W);
     fn(layout::head_tensor_name("b"), spec.head->b);
   }
+  // Present when the spec has them (parse() gives their slots a placeholder shape).
+  if (!spec.initial_h.empty()) fn(kInitialH, spec.initial_h);
+  if (!spec.initial_c.empty()) fn(kInitialC, spec.initial_c);
 }
 
 std::string to_json(const ModelSpec& spec, const std::vector<TensorInfo>& tensors) {
   json layers = json::array();
+  if (spec.embedding) {
+    layers.push_back({{"type", "embedding"}, {"vocab_size", spec.embedding->vocab_size},
+                      {"dim", spec.embedding->dim}});
+  }
   for (const RecurrentLayer& l : spec.layers) {
     json acts = json::array();
     for (const Activation& a : l.activations) acts.push_back({{"name", a.name}, {"alpha", a.alpha}, {"beta", a.beta}});
@@ -240,6 +264,10 @@ std::string to_json(const ModelSpec& spec, const std::vector<TensorInfo>& tensor
                       {"softmax", spec.head->softmax},
                       {"last_step_only", spec.head->last_step_only}});
   }
+  if (spec.final_state) {
+    layers.push_back({{"type", "final_state"}, {"first_row", spec.final_state->first_row},
+                      {"rows", spec.final_state->rows}, {"squeeze", spec.final_state->squeeze}});
+  }
   json table = json::array();
   for (const TensorInfo& t : tensors) {
     table.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape},
@@ -252,7 +280,10 @@ std::string to_json(const ModelSpec& spec, const std::vector<TensorInfo>& tensor
                          {"batch_first", spec.batch_first}}},
               {"layers", layers},
               {"tensors", table}};
-  return doc.dump(1);
+  if (!spec.metadata.empty()) doc["model"]["metadata"] = spec.metadata;
+  if (!spec.initial_h.empty()) doc["model"]["initial_h"] = true;
+  if (!spec.initial_c.empty()) doc["model"]["initial_c"] = true;
+  return doc.dump(1, ' ', false, json::error_handler_t::replace);
 }
 
 Status parse(const std::string& text, ModelSpec& spec, std::vector<TensorInfo>& tensors) {
@@ -270,6 +301,12 @@ Status parse(const std::string& text, ModelSpec& spec, std::vector<TensorInfo>& 
   RECUR_TRY(get_string(*model, "source", "model", spec.source, false));
   RECUR_TRY(get_string(*model, "source_xxh64", "model", spec.source_hash, false));
   RECUR_TRY(get_bool(*model, "batch_first", "model", spec.batch_first));
+  RECUR_TRY(parse_user_metadata(*model, spec.metadata));
+  bool initial_h = false, initial_c = false;
+  RECUR_TRY(get_bool(*model, "initial_h", "model", initial_h));
+  RECUR_TRY(get_bool(*model, "initial_c", "model", initial_c));
+  if (initial_h) spec.initial_h.shape = {0};  // a slot for the tensor; the file gives the shape
+  if (initial_c) spec.initial_c.shape = {0};
 
   auto layers = doc.find("layers");
   if (layers == doc.end() || !layers->is_array()) return bad("metadata lacks the 'layers' array");
@@ -280,10 +317,24 @@ Status parse(const std::string& text, ModelSpec& spec, std::vector<TensorInfo>& 
     if (!obj.is_object()) return bad(where + " must be an object");
     std::string type;
     RECUR_TRY(get_string(obj, "type", where, type, true));
-    if (spec.head) return bad(where + " follows the dense head, which must be last");
+    if (spec.head || spec.final_state) return bad(where + " follows the output layer, which must be last");
     if (type == "dense") {
       spec.head.emplace();
       RECUR_TRY(parse_head(obj, where + " (dense)", *spec.head));
+      continue;
+    }
+    if (type == "embedding") {
+      if (i != 0) return bad(where + " is an embedding, which must be the first layer");
+      spec.embedding.emplace();
+      RECUR_TRY(get_int(obj, "vocab_size", where, spec.embedding->vocab_size, true));
+      RECUR_TRY(get_int(obj, "dim", where, spec.embedding->dim, true));
+      continue;
+    }
+    if (type == "final_state") {
+      spec.final_state.emplace();
+      RECUR_TRY(get_int(obj, "first_row", where, spec.final_state->first_row, true));
+      RECUR_TRY(get_int(obj, "rows", where, spec.final_state->rows, true));
+      RECUR_TRY(get_bool(obj, "squeeze", where, spec.final_state->squeeze));
       continue;
     }
     CellType cell;

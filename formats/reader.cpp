@@ -109,10 +109,10 @@ std::string hex64(uint64_t v) {
 }
 
 Status check_header(const layout::Header& h, uint64_t actual_size, const ReadOptions& options) {
-  if (h.version_major != kFormatMajor) {
+  if (h.version_major < 1 || h.version_major > kFormatMajor) {
     return {Errc::unsupported_version,
             "format version " + std::to_string(h.version_major) + "." +
-                std::to_string(h.version_minor) + " is not readable by this build (reads " +
+                std::to_string(h.version_minor) + " is not readable by this build (reads 1.x to " +
                 std::to_string(kFormatMajor) + ".x); convert the model again with this recur"};
   }
   if (h.header_size < layout::kHeaderSize || h.header_size % 8 != 0 || h.header_size > 4096) {
@@ -245,6 +245,11 @@ Status parse_source(const ByteSource& src, const ReadOptions& options, ModelFile
   RECUR_TRY(src.read(h.header_size, text.data(), text.size()));
   if (hs) XXH64_update(hs, text.data(), text.size());
   if (Status s = metadata::parse(text, out.spec, info.tensors); !s.ok()) return fail(s);
+  if (h.version_major < 2 && out.spec.needs_format_v2()) {  // what a 1.x reader would misread
+    return fail({Errc::bad_metadata, "an embedding, final-state output or initial state needs format "
+                                     "version 2, but the file says " + std::to_string(h.version_major) + "." +
+                                     std::to_string(h.version_minor)});
+  }
   if (Status s = read_padding(src, h.header_size + h.metadata_size, h.data_offset, hs,
                               "after the metadata"); !s.ok()) {
     return fail(s);

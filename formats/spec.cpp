@@ -15,6 +15,8 @@ namespace recur {
 namespace {
 
 constexpr int64_t kMaxDim = int64_t{1} << 24;  // no layer is 16M units wide
+constexpr size_t kMaxMetadataKey = 256;
+constexpr size_t kMaxMetadataEntries = 4096;
 
 // ONNX RNN activation functions with the alpha/beta defaults of the ONNX operators of the same
 // name. onnxruntime differs where none are given: 0 for ThresholdedRelu, ScaledTanh and Affine
@@ -203,6 +205,65 @@ Tensor make_tensor(std::vector<int64_t> shape, float fill) {
   return t;
 }
 
+namespace {
+
+// W of a final-state output: the Hout its rows share (0 when they do not, or are out of range).
+int64_t final_state_width(const ModelSpec& spec) {
+  const FinalStateOutput& f = *spec.final_state;
+  int64_t row = 0, width = 0;
+  for (const RecurrentLayer& l : spec.layers) {
+    for (int d = 0; d < direction_count(l.direction); ++d, ++row) {
+      if (row < f.first_row || row >= f.first_row + f.rows) continue;
+      if (width != 0 && width != l.output_size()) return 0;
+      width = l.output_size();
+    }
+  }
+  return f.first_row >= 0 && f.rows >= 1 && f.first_row + f.rows <= row ? width : 0;
+}
+
+// The parts around the recurrent stack: embedding, final-state output, default initial state.
+Status validate_front_and_state(const ModelSpec& spec, Check check) {
+  for (const auto& [key, value] : spec.metadata) {
+    if (key.empty() || key.size() > kMaxMetadataKey) {
+      return {Errc::invalid_model, "metadata key '" + key.substr(0, 64) + "' is empty or longer than " +
+                                       std::to_string(kMaxMetadataKey) + " bytes"};
+    }
+  }
+  if (spec.metadata.size() > kMaxMetadataEntries) {
+    return {Errc::invalid_model, "metadata has " + std::to_string(spec.metadata.size()) +
+                                     " entries, at most " + std::to_string(kMaxMetadataEntries)};
+  }
+  if (spec.embedding) {
+    const Embedding& e = *spec.embedding;
+    RECUR_TRY(check_dim(e.vocab_size, "embedding vocab_size"));
+    if (e.dim != spec.input_size()) {
+      return {Errc::invalid_model, "embedding dim is " + std::to_string(e.dim) +
+                                       " but the first layer's input_size is " + std::to_string(spec.input_size())};
+    }
+    RECUR_TRY(check_tensor(e.table, "embedding table", {e.vocab_size, e.dim}, check));
+  }
+  if (spec.final_state) {
+    if (spec.head) return {Errc::invalid_model, "a final-state output and a dense head exclude each other"};
+    const FinalStateOutput& f = *spec.final_state;
+    if (final_state_width(spec) == 0) {
+      return {Errc::invalid_model, "final-state output rows " + std::to_string(f.first_row) + " + " +
+                                       std::to_string(f.rows) + " are outside the " +
+                                       std::to_string(spec.state_rows()) + " state rows or differ in width"};
+    }
+    if (f.squeeze && f.rows != 1) return {Errc::invalid_model, "final-state output squeeze needs rows = 1"};
+  }
+  if (!spec.initial_h.empty()) {
+    RECUR_TRY(check_tensor(spec.initial_h, "initial_h", {spec.state_rows(), spec.state_width()}, check));
+  }
+  if (!spec.initial_c.empty()) {
+    if (spec.cell_width() == 0) return {Errc::invalid_model, "initial_c needs an lstm layer"};
+    RECUR_TRY(check_tensor(spec.initial_c, "initial_c", {spec.state_rows(), spec.cell_width()}, check));
+  }
+  return {};
+}
+
+}  // namespace
+
 bool LayerConfig::operator==(const LayerConfig& o) const {
   return cell == o.cell && direction == o.direction && input_size == o.input_size &&
          hidden_size == o.hidden_size && proj_size == o.proj_size && activations == o.activations &&
@@ -216,6 +277,7 @@ bool RecurrentLayer::operator==(const RecurrentLayer& o) const {
 
 int64_t ModelSpec::output_size() const noexcept {
   if (head) return head->output_size;
+  if (final_state) return final_state_width(*this);
   return layers.empty() ? 0 : layers.back().output_width();
 }
 
@@ -227,13 +289,15 @@ int64_t ModelSpec::parameter_count() const noexcept {
     }
   }
   if (head) n += head->W.numel() + head->b.numel();
-  return n;
+  if (embedding) n += embedding->table.numel();
+  return n + initial_h.numel() + initial_c.numel();
 }
 
 bool ModelSpec::operator==(const ModelSpec& o) const {
   return name == o.name && producer == o.producer && source == o.source &&
          source_hash == o.source_hash && batch_first == o.batch_first && layers == o.layers &&
-         head == o.head;
+         head == o.head && metadata == o.metadata && embedding == o.embedding &&
+         final_state == o.final_state && initial_h == o.initial_h && initial_c == o.initial_c;
 }
 
 namespace {
@@ -261,10 +325,34 @@ Status validate_spec(const ModelSpec& spec, Check check) {
     RECUR_TRY(check_tensor(head.W, "dense head W", {head.output_size, head.input_size}, check));
     RECUR_TRY(check_tensor(head.b, "dense head b", {head.output_size}, check));
   }
-  return {};
+  return validate_front_and_state(spec, check);
 }
 
 }  // namespace
+
+int64_t ModelSpec::state_rows() const noexcept {
+  int64_t n = 0;
+  for (const RecurrentLayer& l : layers) n += direction_count(l.direction);
+  return n;
+}
+
+int64_t ModelSpec::state_width() const noexcept {
+  int64_t w = 0;
+  for (const RecurrentLayer& l : layers) w = std::max(w, l.output_size());
+  return w;
+}
+
+int64_t ModelSpec::cell_width() const noexcept {
+  int64_t w = 0;
+  for (const RecurrentLayer& l : layers) {
+    if (l.cell == CellType::lstm) w = std::max(w, l.hidden_size);
+  }
+  return w;
+}
+
+bool ModelSpec::needs_format_v2() const noexcept {
+  return embedding || final_state || !initial_h.empty() || !initial_c.empty();
+}
 
 Status validate(const ModelSpec& spec, bool check_finite) {
   return validate_spec(spec, check_finite ? Check::finite : Check::sizes);

@@ -31,8 +31,8 @@ Result<std::vector<uint8_t>> serialize_model(const ModelSpec& spec) {
   const std::string text = metadata::to_json(spec, table);
 
   layout::Header h;
-  h.version_major = kFormatMajor;
-  h.version_minor = kFormatMinor;
+  h.version_major = spec.needs_format_v2() ? kFormatMajor : 1;
+  h.version_minor = spec.needs_format_v2() ? kFormatMinor : kFormatMinorV1;
   h.header_size = static_cast<uint32_t>(layout::kHeaderSize);
   h.metadata_size = text.size();
   h.data_offset = align64(layout::kHeaderSize + text.size());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <new>
 #include <string>
 
@@ -90,19 +91,6 @@ recur_status to_options(const recur_options* o, recur::RunOptions& opt) {
   return st;
 }
 
-int64_t state_width(const recur::ModelConfig& spec) {
-  int64_t w = 0;
-  for (const recur::LayerConfig& l : spec.layers) w = std::max(w, l.output_size());
-  return w;
-}
-int64_t cell_width(const recur::ModelConfig& spec) {
-  int64_t w = 0;
-  for (const recur::LayerConfig& l : spec.layers) {
-    if (l.cell == recur::CellType::lstm) w = std::max(w, l.hidden_size);
-  }
-  return w;
-}
-
 struct OutputSizes {
   int64_t y = 0, h = 0, c = 0;
 };
@@ -114,13 +102,13 @@ recur_status output_sizes(const recur_model* model, int64_t T, int64_t B, Output
   }
   const recur::ModelConfig& spec = model->model.config();
   const bool last_only = spec.head && spec.head->last_step_only;
-  const int64_t steps = last_only ? 1 : T;
+  const int64_t steps = spec.final_state ? spec.final_state->rows : last_only ? 1 : T;
   bool overflow = __builtin_mul_overflow(steps, B, &out.y) ||
                   __builtin_mul_overflow(out.y, model->model.output_size(), &out.y);
   int64_t rows_b = 0;
   overflow = overflow || __builtin_mul_overflow(model->model.num_state_rows(), B, &rows_b) ||
-             __builtin_mul_overflow(rows_b, state_width(spec), &out.h) ||
-             __builtin_mul_overflow(rows_b, cell_width(spec), &out.c);
+             __builtin_mul_overflow(rows_b, spec.state_width(), &out.h) ||
+             __builtin_mul_overflow(rows_b, spec.cell_width(), &out.c);
   if (overflow) return fail(RECUR_ERR_INVALID_ARGUMENT, "output sizes overflow int64");
   return RECUR_OK;
 }
@@ -226,16 +214,35 @@ int64_t recur_model_state_rows(const recur_model* model) {
   return model ? model->model.num_state_rows() : 0;
 }
 int64_t recur_model_state_width(const recur_model* model) {
-  return model ? state_width(model->model.config()) : 0;
+  return model ? model->model.config().state_width() : 0;
 }
 int64_t recur_model_cell_width(const recur_model* model) {
-  return model ? cell_width(model->model.config()) : 0;
+  return model ? model->model.config().cell_width() : 0;
 }
 const char* recur_model_isa(const recur_model* model) {
   return model ? recur::isa_name(model->model.isa()) : "";
 }
 int32_t recur_model_batch_first(const recur_model* model) {
   return model && model->model.batch_first() ? 1 : 0;
+}
+int64_t recur_model_vocab_size(const recur_model* model) {
+  return model ? model->model.config().vocab_size : 0;
+}
+
+int64_t recur_model_metadata_count(const recur_model* model) {
+  return model ? static_cast<int64_t>(model->model.config().metadata.size()) : 0;
+}
+const char* recur_model_metadata_key(const recur_model* model, int64_t index) {
+  if (!model || index < 0 || index >= recur_model_metadata_count(model)) return nullptr;
+  auto it = model->model.config().metadata.begin();
+  std::advance(it, index);
+  return it->first.c_str();
+}
+const char* recur_model_metadata_value(const recur_model* model, const char* key) {
+  if (!model || !key) return nullptr;
+  const auto& meta = model->model.config().metadata;
+  auto it = meta.find(key);
+  return it == meta.end() ? nullptr : it->second.c_str();
 }
 
 recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
@@ -274,6 +281,7 @@ recur_status recur_run(const recur_model* model, const recur_run_input* input,
     in.h0 = input->h0;
     in.c0 = input->c0;
     in.lengths = input->lengths;
+    in.tokens = input->tokens;
     // Check the caller's buffer sizes before running.
     if (in.seq_len > 0 && in.batch > 0) {
       OutputSizes s;

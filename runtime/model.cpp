@@ -119,6 +119,11 @@ ModelConfig config_of(const ModelSpec& spec) {
   for (const RecurrentLayer& layer : spec.layers) c.layers.push_back(layer);
   if (spec.head) c.head = static_cast<const HeadConfig&>(*spec.head);
   c.parameter_count = spec.parameter_count();
+  c.metadata = spec.metadata;
+  c.vocab_size = spec.embedding ? spec.embedding->vocab_size : 0;
+  c.final_state = spec.final_state;
+  c.final_state_width = spec.final_state ? spec.output_size() : 0;
+  c.initial_state = !spec.initial_h.empty() || !spec.initial_c.empty();
   return c;
 }
 
@@ -221,6 +226,7 @@ Result<Model> ModelFactory::from_spec(const ModelSpec& spec, const LoadOptions& 
     std::vector<LayerPacker> packers = packers_for(*impl);
     RECUR_TRY(finish_packing(spec, packers, *impl));
     impl->config = config_of(spec);
+    impl->extras = ModelExtras{spec.embedding, spec.final_state, spec.initial_h, spec.initial_c};
     Model model;
     model.impl_ = std::move(impl);
     return model;
@@ -251,6 +257,8 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     if (!packed.ok()) return packed.with_context(path);
     if (Status s = finish_packing(file->spec, sink.packers(), *impl); !s.ok()) return s.with_context(path);
     impl->config = config_of(file->spec);
+    impl->extras = ModelExtras{std::move(file->spec.embedding), file->spec.final_state,
+                               std::move(file->spec.initial_h), std::move(file->spec.initial_c)};
     Model model;
     model.impl_ = std::move(impl);
     return model;

@@ -87,8 +87,18 @@ struct PackedHead {
   std::vector<float> b;  // (out)
 };
 
+// What a spec holds around its recurrent stack and head, kept as it is for
+// runtime/run_adapters.cpp: the embedding table, the final-state output, the default initial
+// state.
+struct ModelExtras {
+  std::optional<Embedding> embedding;
+  std::optional<FinalStateOutput> final_state;
+  Tensor initial_h, initial_c;
+};
+
 struct Model::Impl {
   ModelConfig config;                  // what Model::config() reports
+  ModelExtras extras;                  // embedding, final-state output, default initial state
   Isa isa = Isa::scalar;
   const kernels::KernelTable* k = nullptr;
   std::vector<PackedLayer> layers;

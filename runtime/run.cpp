@@ -13,6 +13,7 @@
 #include "runtime/panel_layer.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/plan.hpp"
+#include "runtime/run_adapters.hpp"
 #include "runtime/sequence.hpp"
 
 namespace recur {
@@ -195,7 +196,8 @@ const char* layout_name(Layout layout) noexcept {
 Result<RunOutput> Model::run(const RunInput& input, const RunOptions& options) const {
   if (!impl_) return Status(Errc::invalid_argument, "run on an empty (moved-from) Model");
   try {
-    return run_model(*impl_, input, options);
+    // Embedding, default initial state, final-state output (runtime/run_adapters.cpp).
+    return run_with_adapters(*impl_, input, [&](const RunInput& in) { return run_model(*impl_, in, options); });
   } catch (const std::bad_alloc&) {
     return Status(Errc::out_of_memory, "out of memory for the buffers of run (T=" +
                                            std::to_string(input.seq_len) + ", B=" +

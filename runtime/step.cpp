@@ -12,6 +12,7 @@
 #include "runtime/model_impl.hpp"
 #include "runtime/panel_layer.hpp"
 #include "runtime/parallel.hpp"
+#include "runtime/run_adapters.hpp"
 
 namespace recur {
 
@@ -38,6 +39,7 @@ void State::reset() noexcept {
   if (!impl_) return;
   std::fill(impl_->h.begin(), impl_->h.end(), 0.0f);
   std::fill(impl_->c.begin(), impl_->c.end(), 0.0f);
+  apply_initial_state(*impl_->model, impl_->batch, impl_->h.data(), impl_->c.data());  // run_adapters.hpp
 }
 
 Status State::set(const float* h, const float* c) {
@@ -86,6 +88,7 @@ Result<State> Model::new_state(int64_t batch) const {
     return Status(Errc::unsupported, "step needs forward-only layers; this model has a reverse "
                                      "or bidirectional layer (use run)");
   }
+  if (const char* why = step_unsupported_reason(m); *why) return Status(Errc::unsupported, why);
   if (batch <= 0) {
     return Status(Errc::invalid_argument, "batch is " + std::to_string(batch) + ", expected >= 1");
   }
@@ -104,6 +107,7 @@ Result<State> Model::new_state(int64_t batch) const {
     s->buf_b.assign(static_cast<size_t>(batch * m.max_width), 0.0f);
     s->scratch.size_for(m, batch);
     s->panel.size_for(m, batch);
+    apply_initial_state(m, batch, s->h.data(), s->c.data());  // run_adapters.hpp
     State state;
     state.impl_ = std::move(s);
     return state;

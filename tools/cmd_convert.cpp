@@ -31,13 +31,21 @@ struct SelfCheck {
 Result<SelfCheck> self_check(const std::string& path, const convert::Conversion& conv, double atol, double rtol) {
   auto model = Model::load(path);
   if (!model.ok()) return model.status();
-  const int64_t T = 7, B = 2, I = conv.spec.input_size();
+  const int64_t T = 7, B = 2, I = conv.spec.embedding ? 1 : conv.spec.input_size();
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(T * B * I));
   for (float& v : x) v = dist(rng);
+  std::vector<int64_t> tokens;  // an embedding model: random ids, given to the reference as doubles
+  if (conv.spec.embedding) {
+    for (float& v : x) {
+      tokens.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(conv.spec.embedding->vocab_size)));
+      v = static_cast<float>(tokens.back());
+    }
+  }
   RunInput in;
-  in.x = x.data();
+  in.x = tokens.empty() ? x.data() : nullptr;
+  in.tokens = tokens.empty() ? nullptr : tokens.data();
   in.seq_len = T;
   in.batch = B;
   in.layout = conv.spec.batch_first ? Layout::batch_first : Layout::time_major;  // the reference's
@@ -64,6 +72,7 @@ struct Opts {
   std::string src, out;
   convert::ConvertOptions conv;
   bool bidirectional = false, no_check = false;
+  std::vector<std::string> meta;  // --meta KEY=VALUE
   double atol = 1e-5, rtol = 1e-4;
 };
 
@@ -158,11 +167,20 @@ const Command kConvert{
                             "state_dicts: the head is applied at every step")
           ->excludes(last_step);
       sub.add_option("--name", o->conv.name, "model name stored in the file (default: the source's stem)");
+      sub.add_option("--meta", o->meta, "KEY=VALUE stored as user metadata (repeatable; over the source's own)");
       sub.add_flag("--no-check", o->no_check, "skip the self-check");
       sub.add_option("--check-atol", o->atol, "self-check absolute tolerance (default 1e-5)");
       sub.add_option("--check-rtol", o->rtol, "self-check relative tolerance (default 1e-4)");
       return [o, &sub]() -> int {
         if (sub.count("--bidirectional")) o->conv.arch.bidirectional = o->bidirectional;
+        for (const std::string& kv : o->meta) {
+          const size_t eq = kv.find('=');
+          if (eq == std::string::npos || eq == 0) {
+            std::fprintf(stderr, "recur convert: invalid_argument: --meta '%s' is not KEY=VALUE\n", kv.c_str());
+            return 2;
+          }
+          o->conv.metadata[kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
         struct stat src_stat {};
         const uint64_t bytes = ::stat(o->src.c_str(), &src_stat) == 0 ? static_cast<uint64_t>(src_stat.st_size) : 0;
         // Keras sources go through libhdf5, which a crafted file can crash: contain that.

@@ -24,6 +24,9 @@ nlohmann::json to_json(const ModelFile& f) {
   using nlohmann::json;
   const ModelSpec& spec = f.spec;
   json layers = json::array();
+  if (spec.embedding) {
+    layers.push_back({{"type", "embedding"}, {"vocab_size", spec.embedding->vocab_size}, {"dim", spec.embedding->dim}});
+  }
   for (const RecurrentLayer& l : spec.layers) {
     json acts = json::array();
     for (const Activation& a : l.activations) acts.push_back({{"name", a.name}, {"alpha", a.alpha}, {"beta", a.beta}});
@@ -39,6 +42,10 @@ nlohmann::json to_json(const ModelFile& f) {
                       {"output_size", spec.head->output_size}, {"softmax", spec.head->softmax},
                       {"last_step_only", spec.head->last_step_only}});
   }
+  if (spec.final_state) {
+    layers.push_back({{"type", "final_state"}, {"first_row", spec.final_state->first_row},
+                      {"rows", spec.final_state->rows}, {"squeeze", spec.final_state->squeeze}});
+  }
   json tensors = json::array();
   for (const TensorInfo& t : f.info.tensors) {
     tensors.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.size},
@@ -52,7 +59,9 @@ nlohmann::json to_json(const ModelFile& f) {
           {"name", spec.name}, {"producer", spec.producer}, {"source", spec.source},
           {"source_xxh64", spec.source_hash}, {"batch_first", spec.batch_first},
           {"input_size", spec.input_size()}, {"output_size", spec.output_size()},
-          {"parameters", spec.parameter_count()}, {"layers", layers}, {"tensors", tensors}};
+          {"parameters", spec.parameter_count()}, {"metadata", spec.metadata},
+          {"initial_state", !spec.initial_h.empty() || !spec.initial_c.empty()},
+          {"layers", layers}, {"tensors", tensors}};
 }
 
 void print_text(const std::string& path, const ModelFile& f) {
@@ -69,6 +78,10 @@ void print_text(const std::string& path, const ModelFile& f) {
   std::printf("layout: %s, input %lld, output %lld per step\n\nlayers:\n",
               spec.batch_first ? "batch-first (B, T, .)" : "time-major (T, B, .)",
               static_cast<long long>(spec.input_size()), static_cast<long long>(spec.output_size()));
+  if (spec.embedding) {
+    std::printf("  -  embedding vocab %lld dim %lld (input: token ids)\n",
+                static_cast<long long>(spec.embedding->vocab_size), static_cast<long long>(spec.embedding->dim));
+  }
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const RecurrentLayer& l = spec.layers[i];
     std::printf("  %zu  %-4s %-13s in %-5lld hidden %-5lld", i, cell_name(l.cell), direction_name(l.direction),
@@ -84,6 +97,19 @@ void print_text(const std::string& path, const ModelFile& f) {
     std::printf("  %zu  dense in %lld out %lld%s%s\n", spec.layers.size(),
                 static_cast<long long>(spec.head->input_size), static_cast<long long>(spec.head->output_size),
                 spec.head->softmax ? " softmax" : "", spec.head->last_step_only ? " last-step-only" : "");
+  }
+  if (spec.final_state) {
+    std::printf("  -  output: final state, h_n rows %lld..%lld%s\n", static_cast<long long>(spec.final_state->first_row),
+                static_cast<long long>(spec.final_state->first_row + spec.final_state->rows - 1),
+                spec.final_state->squeeze ? " (B, W)" : "");
+  }
+  if (!spec.initial_h.empty() || !spec.initial_c.empty()) {
+    std::printf("initial state: %s%s (used when a run gives none)\n", spec.initial_h.empty() ? "" : "h",
+                spec.initial_c.empty() ? "" : " c");
+  }
+  if (!spec.metadata.empty()) {
+    std::printf("\nmetadata:\n");
+    for (const auto& [key, value] : spec.metadata) std::printf("  %s = %s\n", key.c_str(), value.c_str());
   }
   std::printf("\ntensors:\n");
   for (const TensorInfo& t : f.info.tensors) {

@@ -1,5 +1,6 @@
 // `recur run MODEL --input x.npy|x.csv [--h0 h0.npy] [--c0 c0.npy] [--lengths len.npy]
-//  [--batch-first | --time-major] [--threads N] --out DIR`: runs a model over a batch of sequences and writes
+//  [--batch-first | --time-major] [--threads N] --out DIR`: runs a model over a batch of sequences
+// (an integer .npy of token ids for a model with an embedding) and writes
 // y.npy, h_n.npy, c_n.npy (float32; c_n only for models with LSTM layers) into DIR, each file
 // written atomically. A .csv input is one sequence (rows = time steps, columns = features;
 // a first line of column names only with --header); its y is also written as y.csv (rows =
@@ -66,7 +67,25 @@ Status run(const RunArgs& args) {
   // x: (T, B, I), (B, T, I) with batch-first, (T, I) for one sequence, or CSV (T rows, I cols).
   RunInput in;
   std::vector<float> x;
-  if (csv_input) {
+  std::vector<int64_t> tokens;  // a model with an embedding: integer ids (T, B), (B, T) or (T)
+  if (m.config().vocab_size > 0) {
+    if (csv_input) return fail("--input: this model takes token ids, give an integer .npy");
+    Result<npy::Array> a = npy::read(args.input);
+    if (!a) return a.status();
+    if (!a->integer) return fail("--input " + args.input + " holds " + a->descr + "; this model takes integer token ids");
+    in.layout = args.batch_first ? Layout::batch_first : args.time_major ? Layout::time_major : Layout::model;
+    const bool batch_first = args.batch_first || (!args.time_major && m.batch_first());
+    if (a->shape.size() == 1) {
+      in.seq_len = a->shape[0];
+      in.batch = 1;
+    } else if (a->shape.size() == 2) {
+      in.seq_len = a->shape[batch_first ? 1 : 0];
+      in.batch = a->shape[batch_first ? 0 : 1];
+    } else {
+      return fail("--input " + args.input + " has shape " + shape_str(a->shape) + ", expected token ids (T, B), (B, T) or (T)");
+    }
+    tokens = std::move(a->i64);
+  } else if (csv_input) {
     Result<csv::Matrix> c = csv::read(args.input, args.csv_header ? csv::Header::present : csv::Header::absent);
     if (!c) return c.status();
     if (c->cols != I) {
@@ -102,24 +121,25 @@ Status run(const RunArgs& args) {
     x = std::move(a->f32);
   }
   if (in.seq_len <= 0 || in.batch <= 0) return fail("--input " + args.input + " is empty");
-  in.x = x.data();
+  in.x = tokens.empty() ? x.data() : nullptr;
+  in.tokens = tokens.empty() ? nullptr : tokens.data();
   const int64_t B = in.batch, T = in.seq_len;
 
-  // State shapes come from a one-step probe of zeros (cheap, and exactly run()'s shapes).
-  std::vector<float> zeros(static_cast<size_t>(B * I), 0.0f);
-  Result<RunOutput> probe = m.run(RunInput{zeros.data(), 1, B});
-  if (!probe) return probe.status();
+  // State shapes: run()'s h_n (S, B, Hs) and c_n (S, B, Cs), none without LSTM layers.
+  const ModelConfig& cfg = m.config();
+  struct { std::vector<int64_t> h_shape, c_shape; } shapes{{m.num_state_rows(), B, cfg.state_width()}, {}};
+  if (cfg.cell_width() > 0) shapes.c_shape = {m.num_state_rows(), B, cfg.cell_width()};
 
   std::vector<float> h0, c0;
   if (!args.h0.empty()) {
-    Result<std::vector<float>> h = read_state(args.h0, probe->h_shape, "--h0");
+    Result<std::vector<float>> h = read_state(args.h0, shapes.h_shape, "--h0");
     if (!h) return h.status();
     h0 = std::move(*h);
     in.h0 = h0.data();
   }
   if (!args.c0.empty()) {
-    if (probe->c_shape.empty()) return fail("--c0 given but the model has no LSTM layer");
-    Result<std::vector<float>> c = read_state(args.c0, probe->c_shape, "--c0");
+    if (shapes.c_shape.empty()) return fail("--c0 given but the model has no LSTM layer");
+    Result<std::vector<float>> c = read_state(args.c0, shapes.c_shape, "--c0");
     if (!c) return c.status();
     c0 = std::move(*c);
     in.c0 = c0.data();

@@ -13,8 +13,12 @@
 
 namespace recur {
 
-inline constexpr uint16_t kFormatMajor = 1;
+// Writers give a file the lowest version that holds it (formats/SPEC.md §7): 1.1 (1.0 plus
+// user metadata, which 1.0 readers ignore) unless ModelSpec::needs_format_v2(), then 2.0. This
+// build reads majors 1 and 2.
+inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinorV1 = 1;
 
 struct TensorInfo {
   std::string name;

@@ -2,7 +2,9 @@
 // State. `run` processes whole batches of sequences; `step` advances a stream by one time step.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,14 +95,20 @@ struct RunInput {
   int64_t seq_len = 0;           // T
   int64_t batch = 0;             // B
   Layout layout = Layout::model; // layout of x and y
-  const float* h0 = nullptr;     // (L*D, B, Hout) or null for zeros
-  const float* c0 = nullptr;     // (L*D, B, H) or null for zeros; lstm only
+  const float* h0 = nullptr;     // (L*D, B, Hout) or null for the model's default (zeros if none)
+  const float* c0 = nullptr;     // (L*D, B, H) or null likewise; lstm only
   const int32_t* lengths = nullptr;  // (B) each in [0, T], or null for all T
+  // A model with an embedding (ModelSpec::embedding) takes token ids instead of x: (T, B), or
+  // (B, T) when batch_first, each in [0, vocab_size). x is null then.
+  const int64_t* tokens = nullptr;
 };
 
 // Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when the
 // input's layout is batch-first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
-// (empty for models without LSTM layers; rows of non-LSTM layers are zero).
+// (empty for models without LSTM layers; rows of non-LSTM layers are zero). A model with a
+// final-state output (ModelSpec::final_state) has those h_n rows as y: (rows, B, W) or (B, W).
+// Without h0 / c0 a run starts from the model's default initial state (zeros unless the file
+// has one).
 struct RunOutput {
   std::vector<float> y;
   std::vector<int64_t> y_shape;
@@ -121,15 +129,33 @@ struct ModelConfig {
   std::string source;
   std::string source_hash;
   bool batch_first = false;
+  std::map<std::string, std::string> metadata;  // free-form user key/values (ModelSpec::metadata)
+  int64_t vocab_size = 0;                       // > 0: an embedding; run() takes token ids
   std::vector<LayerConfig> layers;
   std::optional<HeadConfig> head;
+  std::optional<FinalStateOutput> final_state;  // y = these rows of h_n
+  int64_t final_state_width = 0;                // W of those rows
+  bool initial_state = false;                   // the file holds a default initial state
   int64_t parameter_count = 0;
 
   int64_t input_size() const noexcept { return layers.empty() ? 0 : layers.front().input_size; }
-  // Width of the model's per-step output: the head's output_size, else the last layer's width.
+  // Width of the model's per-step output: the head's output_size, the final state's width, else
+  // the last layer's width.
   int64_t output_size() const noexcept {
     if (head) return head->output_size;
+    if (final_state) return final_state_width;
     return layers.empty() ? 0 : layers.back().output_width();
+  }
+  // Widths of h0/h_n (the widest Hout) and c0/c_n (the widest lstm H, 0 without lstm layers).
+  int64_t state_width() const noexcept {
+    int64_t w = 0;
+    for (const LayerConfig& l : layers) w = std::max(w, l.output_size());
+    return w;
+  }
+  int64_t cell_width() const noexcept {
+    int64_t w = 0;
+    for (const LayerConfig& l : layers) w = l.cell == CellType::lstm ? std::max(w, l.hidden_size) : w;
+    return w;
   }
 };
 
@@ -146,8 +172,9 @@ class State {
   State& operator=(const State&) = delete;
 
   int64_t batch() const noexcept;
-  void reset() noexcept;  // back to zeros
-  // Set the state from arrays shaped like run()'s h0 (L*D, B, Hout) and c0 (L*D, B, H).
+  void reset() noexcept;  // back to the model's default initial state (zeros if it has none)
+  // Set the state from arrays shaped like run()'s h0 (L*D, B, Hout) and c0 (L*D, B, H); a null
+  // pointer sets zeros.
   Status set(const float* h, const float* c);
   // Copy the state out, shaped like run()'s h_n / c_n.
   Status get(float* h, float* c) const;
@@ -178,7 +205,8 @@ class Model {
   Result<RunOutput> run(const RunInput& input, const RunOptions& options = {}) const;
 
   // Streaming: one time step for every stream in the state. x (B, I) -> y (B, output_size()).
-  // Needs a model without reverse or bidirectional layers. Does not allocate. T steps equal
+  // Needs a model without reverse or bidirectional layers, embedding or final-state output. A
+  // new State holds the model's default initial state. Does not allocate. T steps equal
   // one run() bit for bit; a last-step-only head is applied at every step.
   Result<State> new_state(int64_t batch) const;
   Status step(State& state, const float* x, float* y, const RunOptions& options = {}) const;

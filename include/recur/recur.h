@@ -9,7 +9,8 @@
  * Layouts are those of the C++ API (include/recur/model.hpp), fp32 row-major:
  *   x   (T, B, I) time-major, or (B, T, I) batch-first (recur_run_input.layout)
  *   y   the same layout as x, (T, B, O) or (B, T, O); (B, O) when the model's head is
- *       last-step-only
+ *       last-step-only; (rows, B, O) or (B, O) when the model's output is its final state
+ *       (ONNX Y_h)
  *   h0, h_n (S, B, Hs)     S = recur_model_state_rows, Hs = recur_model_state_width
  *   c0, c_n (S, B, Cs)     Cs = recur_model_cell_width (0 when the model has no LSTM layer)
  */
@@ -113,6 +114,15 @@ int64_t recur_model_cell_width(const recur_model* model);   /* Cs, 0 without LST
 const char* recur_model_isa(const recur_model* model);      /* "avx512", "avx2", "scalar" */
 /* 1 when the model's own layout (RECUR_LAYOUT_MODEL) is batch-first (B, T, .), else 0. */
 int32_t recur_model_batch_first(const recur_model* model);
+/* Rows of the model's embedding table; 0 when the model takes float x (no embedding layer). */
+int64_t recur_model_vocab_size(const recur_model* model);
+
+/* Free-form user metadata (string key/values the converter stored, e.g. input normalization),
+ * in key order. Strings stay valid while the model lives. Key: NULL when index is outside
+ * 0..count-1. Value: NULL when the model has no such key. */
+int64_t recur_model_metadata_count(const recur_model* model);
+const char* recur_model_metadata_key(const recur_model* model, int64_t index);
+const char* recur_model_metadata_value(const recur_model* model, const char* key);
 
 /* ---- Batch run -------------------------------------------------------------------------- */
 /* The layout of x and y. A zero-initialised recur_run_input takes the model's own. */
@@ -127,9 +137,11 @@ typedef struct recur_run_input {
   int64_t seq_len;        /* T */
   int64_t batch;          /* B */
   int32_t layout;         /* RECUR_LAYOUT_*: layout of x and y */
-  const float* h0;        /* or NULL for zeros */
-  const float* c0;        /* or NULL for zeros; LSTM models only */
+  const float* h0;        /* or NULL for the model's default initial state (zeros if none) */
+  const float* c0;        /* likewise; LSTM models only */
   const int32_t* lengths; /* (B) each in [0, T], or NULL for all T */
+  const int64_t* tokens;  /* models with an embedding (recur_model_vocab_size > 0): token ids
+                             (T, B) or (B, T), each in [0, vocab); x is NULL then */
 } recur_run_input;
 
 /* Element counts of run()'s outputs for T and B (any pointer may be NULL). */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,18 +110,56 @@ struct DenseHead : HeadConfig {
   bool operator==(const DenseHead& o) const { return HeadConfig::operator==(o) && W == o.W && b == o.b; }
 };
 
+// A token-id front layer (formats/SPEC.md §3.3): the input of the first recurrent layer at step
+// t is row ids[t] of the table. Ids outside 0..vocab_size-1 are an error at run time.
+struct Embedding {
+  int64_t vocab_size = 0;
+  int64_t dim = 0;  // the first recurrent layer's input_size
+  Tensor table;     // (vocab_size, dim)
+  bool operator==(const Embedding& o) const {
+    return vocab_size == o.vocab_size && dim == o.dim && table == o.table;
+  }
+};
+
+// y as final hidden states instead of the last layer's per-step output (formats/SPEC.md §3.4):
+// rows [first_row, first_row + rows) of h_n, each of width W (those rows' common Hout), shaped
+// (rows, B, W), or (B, W) with squeeze (rows == 1). What ONNX graphs returning Y_h compute.
+struct FinalStateOutput {
+  int64_t first_row = 0;
+  int64_t rows = 1;
+  bool squeeze = false;
+  bool operator==(const FinalStateOutput& o) const {
+    return first_row == o.first_row && rows == o.rows && squeeze == o.squeeze;
+  }
+};
+
 struct ModelSpec {
   std::string name;
   std::string producer;     // what wrote it, e.g. "recur-convert 0.1"
   std::string source;       // what it was made from, e.g. "model.onnx"
   std::string source_hash;  // xxh64 of the source file, hex; may be empty
   bool batch_first = false; // default input/output layout: (B, T, ·) instead of (T, B, ·)
+  std::map<std::string, std::string> metadata;  // free-form user key/values (e.g. normalization)
+  std::optional<Embedding> embedding;           // token ids in instead of x
   std::vector<RecurrentLayer> layers;
   std::optional<DenseHead> head;
+  std::optional<FinalStateOutput> final_state;  // y = final states (no head then)
+  // The model's default initial state, used where a run or a new State gets no h0 / c0: rows
+  // like h0 (S, Hs) and c0 (S, Cs) for one sequence, the same for every batch element; empty =
+  // zeros. S = state_rows(), Hs = state_width(), Cs = cell_width().
+  Tensor initial_h;
+  Tensor initial_c;
 
   int64_t input_size() const noexcept { return layers.empty() ? 0 : layers.front().input_size; }
-  // Width of the model's per-step output: the head's output_size, else the last layer's width.
+  // Width of the model's per-step output: the head's output_size, the final state's width, else
+  // the last layer's width.
   int64_t output_size() const noexcept;
+  int64_t state_rows() const noexcept;   // S: directions summed over the layers
+  int64_t state_width() const noexcept;  // Hs: the widest Hout
+  int64_t cell_width() const noexcept;   // Cs: the widest lstm H, 0 without lstm layers
+  // Whether the file needs format version 2 (formats/SPEC.md §7): an embedding, a final-state
+  // output or a default initial state, which a 1.x reader would refuse or misread.
+  bool needs_format_v2() const noexcept;
   int64_t parameter_count() const noexcept;
   bool operator==(const ModelSpec& o) const;
 };

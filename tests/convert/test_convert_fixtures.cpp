@@ -42,9 +42,14 @@ void check_case(const std::string& name) {
   REQUIRE_MESSAGE(x.ok(), x.status().to_string());
   auto y = npy::read(dir + "/y.npy");
   REQUIRE_MESSAGE(y.ok(), y.status().to_string());
-  REQUIRE(x->shape.size() == 3);
+  // Token ids (T, B) / (B, T) for a model with an embedding, else features (T, B, I) / (B, T, I).
+  REQUIRE(x->shape.size() == (x->integer ? 2u : 3u));
+  CHECK(x->integer == conv->spec.embedding.has_value());
   const bool bf = conv->spec.batch_first;
   const int64_t T = bf ? x->shape[1] : x->shape[0], B = bf ? x->shape[0] : x->shape[1];
+  std::vector<double> x64 = x->integer ? std::vector<double>(x->i64.begin(), x->i64.end())
+                                       : std::vector<double>(x->f32.begin(), x->f32.end());
+  CHECK(conv->spec.final_state.has_value() == (c.value("outputs", "") == "final_state"));
 
   // Optional run inputs (ONNX graph inputs): initial states and sequence lengths.
   npy::Array h0, c0, len;
@@ -62,7 +67,7 @@ void check_case(const std::string& name) {
   // 1. The source-semantics reference agrees with the source framework (it knows no initial
   //    states or lengths: those cases are checked through the runtime only).
   if (!has_h0 && !has_c0 && !has_len) {
-    auto ref = conv->reference(std::vector<double>(x->f32.begin(), x->f32.end()), T, B);
+    auto ref = conv->reference(x64, T, B);
     REQUIRE_MESSAGE(ref.ok(), ref.status().to_string());
     REQUIRE(ref->size() == y->f32.size());
     double max_abs = 0;
@@ -81,7 +86,8 @@ void check_case(const std::string& name) {
   auto model = Model::from_spec(back->spec);
   REQUIRE_MESSAGE(model.ok(), model.status().to_string());
   RunInput in;
-  in.x = x->f32.data();
+  if (x->integer) in.tokens = x->i64.data();
+  else in.x = x->f32.data();
   in.seq_len = T;
   in.batch = B;
   in.layout = bf ? Layout::batch_first : Layout::time_major;
@@ -94,6 +100,16 @@ void check_case(const std::string& name) {
   REQUIRE(out->y.size() == y->f32.size());
   CHECK_MESSAGE(count_mismatches(std::vector<double>(out->y.begin(), out->y.end()), y->f32, max_abs) == 0,
                 "runtime max abs error " << max_abs);
+  // A graph that also returns Y_c: the same rows of c_n.
+  if (c.contains("yc")) {
+    auto yc = npy::read(dir + "/" + c["yc"].get<std::string>());
+    REQUIRE_MESSAGE(yc.ok(), yc.status().to_string());
+    const auto& f = conv->spec.final_state.value();
+    const int64_t Cs = out->c_shape.at(2);
+    REQUIRE(yc->f32.size() == static_cast<size_t>(f.rows * B * Cs));
+    std::vector<double> rows(out->c_n.begin() + f.first_row * B * Cs, out->c_n.begin() + (f.first_row + f.rows) * B * Cs);
+    CHECK_MESSAGE(count_mismatches(rows, yc->f32, max_abs) == 0, "c_n max abs error " << max_abs);
+  }
 }
 
 }  // namespace

@@ -43,10 +43,10 @@ Result<SourceFormat> detect_format(const std::string& path) {
                                      ".keras or .h5)"));
 }
 
-Result<Conversion> convert_file(const std::string& path, const ConvertOptions& options) {
-  auto format = detect_format(path);
-  if (!format.ok()) return format.status();
-  switch (*format) {
+namespace {
+
+Result<Conversion> import(const std::string& path, SourceFormat format, const ConvertOptions& options) {
+  switch (format) {
     case SourceFormat::onnx: return convert_onnx(path, options);
     case SourceFormat::torch: return convert_torch(path, options);
     case SourceFormat::safetensors: return convert_safetensors(path, options);
@@ -54,6 +54,19 @@ Result<Conversion> convert_file(const std::string& path, const ConvertOptions& o
     case SourceFormat::keras_h5: return convert_keras(path, options);
   }
   return fail(Errc::internal, "unreachable");
+}
+
+}  // namespace
+
+Result<Conversion> convert_file(const std::string& path, const ConvertOptions& options) {
+  auto format = detect_format(path);
+  if (!format.ok()) return format.status();
+  Result<Conversion> conv = import(path, *format, options);
+  if (!conv.ok()) return conv;
+  for (const auto& [key, value] : options.metadata) conv->spec.metadata[key] = value;
+  Status s = validate(conv->spec, /*check_finite=*/false);
+  if (!s.ok()) return s.with_context(path);
+  return conv;
 }
 
 }  // namespace recur::convert

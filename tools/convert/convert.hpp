@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct ArchOptions {
 struct ConvertOptions {
   ArchOptions arch;
   std::string name;  // model name in the .recur metadata; "" = the source's stem
+  // Free-form user metadata for the file (`--meta key=value`); over what the source carries
+  // (ONNX metadata_props), key by key.
+  std::map<std::string, std::string> metadata;
   // Called with a short line while a large source is read (per layer / per tensor); may be empty.
   std::function<void(const std::string&)> progress;
 };

@@ -3,8 +3,9 @@
 // weights at model_weights/<layer>/<weight_names[i]>), both read with the HDF5 C API — no
 // Python. Layers: LSTM (kernel (I, 4H) gates i,f,c,o; recurrent (H, 4H); one bias), GRU (z,r,h;
 // reset_after=True has bias (2, 3H) = input + recurrent bias and is linear_before_reset),
-// SimpleRNN, Bidirectional (merge_mode concat), Dense (+softmax), Dropout (identity at
-// inference). Keras emits a go_backwards layer's outputs in processing (reversed) order, which
+// SimpleRNN, Bidirectional (merge_mode concat; sum and ave folded into the consumer's kernel
+// as [K; K] * scale), Dense and TimeDistributed(Dense) (+softmax), Embedding (first; without
+// mask_zero), Dropout (identity at inference). Keras emits a go_backwards layer's outputs in processing (reversed) order, which
 // recur's reverse layers do not; such layers are refused outside Bidirectional, which flips
 // them back. Bidirectional with return_sequences=False (last output of each direction) is
 // refused too: recur's last step is y[T-1].
@@ -62,7 +63,8 @@ class KerasV3Weights : public WeightSource {
     std::string group = "layers/" + base + (k ? cat("_", k) : std::string());
     std::vector<std::string> parts;
     if (cls == "Bidirectional") parts = {group + "/forward_layer/cell/vars", group + "/backward_layer/cell/vars"};
-    else if (cls == "Dense") parts = {group + "/vars"};
+    else if (cls == "Dense" || cls == "Embedding") parts = {group + "/vars"};
+    else if (cls == "TimeDistributed") parts = {group + "/layer/vars"};
     else parts = {group + "/cell/vars"};
     std::vector<Tensor> out;
     size_t per = ranks.size() / parts.size();
@@ -177,6 +179,14 @@ class KerasBuilder {
       if (!s.ok()) return s.with_context(path_);
     }
     if (conv_.spec.layers.empty()) return fail(Errc::invalid_model, cat(path_, ": no LSTM, GRU or SimpleRNN layer"));
+    if (merge_scale_ != 0.0 && !conv_.spec.head) {
+      const int64_t w = conv_.spec.layers.back().output_size();
+      Tensor eye = make_tensor({w, w});
+      for (int64_t k = 0; k < w; ++k) eye.data[k * w + k] = 1.0f;
+      Tensor W = transpose2d(unmerge_rows(eye));
+      set_head(W, make_tensor({w}), false);
+      conv_.notes.push_back("dense head added for the Bidirectional merge (sum/ave of the two directions)");
+    }
     if (last_ && !conv_.spec.head) {
       int64_t w = conv_.spec.layers.back().output_width();
       Tensor W = make_tensor({w, w});
@@ -210,6 +220,18 @@ class KerasBuilder {
   bool last_ = false;       // the model's output is the last step only
   int64_t input_size_ = -1; // from the InputLayer's shape, when the config has one
   bool head_done_ = false;  // nothing but Activation(softmax)/Dropout may follow the head
+  // Bidirectional merge_mode sum (1) or ave (0.5) of the last layer: the consumer of its output
+  // (the next layer's kernel, the Dense head, or an added head) takes [fwd, bwd] * scale twice.
+  double merge_scale_ = 0.0;
+
+  // A Keras kernel (H, cols) read by a merged (sum/ave) Bidirectional output -> (2H, cols).
+  Tensor unmerge_rows(const Tensor& kernel) const {
+    Tensor out = make_tensor({2 * kernel.shape[0], kernel.shape[1]});
+    for (size_t k = 0; k < kernel.data.size(); ++k) {
+      out.data[k] = out.data[k + kernel.data.size()] = static_cast<float>(kernel.data[k] * merge_scale_);
+    }
+    return out;
+  }
 
   Status check_chain(const json& layer, const std::string& prev, const std::string& lname) {
     // Keras 3 functional: inbound_nodes [{"args": [{"config": {"keras_history": [prev, 0, 0]}}]}]
@@ -271,12 +293,22 @@ class KerasBuilder {
       return Status::Ok();
     }
     if (head_done_) return fail(Errc::unsupported, cat("layer '", name, "' (", cls, ") after the Dense head"));
-    if (cls == "Dense") return dense(cfg, name);
+    if (cls == "Dense") return dense(cfg, name, "Dense");
+    if (cls == "TimeDistributed") {
+      const json* inner = cfg.contains("layer") && cfg["layer"].is_object() ? &cfg["layer"] : nullptr;
+      if (!inner || !inner->contains("class_name") || (*inner)["class_name"] != "Dense" || !inner->contains("config") ||
+          !(*inner)["config"].is_object())
+        return fail(Errc::unsupported, cat("layer '", name, "': TimeDistributed over anything but Dense"));
+      return dense((*inner)["config"], name, "TimeDistributed");  // Dense already acts per step
+    }
+    if (cls == "Embedding") return embedding(cfg, name);
     if (cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN") return recurrent(cfg, cls, name, nullptr);
     if (cls == "Bidirectional") {
       std::string merge = cfg.contains("merge_mode") && cfg["merge_mode"].is_string() ? cfg["merge_mode"].get<std::string>() : "";
-      if (merge != "concat")
-        return fail(Errc::unsupported, cat("layer '", name, "': Bidirectional merge_mode '", merge, "' (only concat)"));
+      if (merge != "concat" && merge != "sum" && merge != "ave")
+        return fail(Errc::unsupported, cat("layer '", name, "': Bidirectional merge_mode '", merge,
+                                           "' (concat, sum and ave are linear in the two directions; ", merge,
+                                           " is not something recur's layers compute)"));
       if (!cfg.contains("layer") || !cfg["layer"].is_object() || !cfg["layer"].contains("class_name") ||
           !cfg["layer"].contains("config"))
         return fail(Errc::bad_metadata, cat("layer '", name, "': Bidirectional without an inner layer"));
@@ -292,19 +324,42 @@ class KerasBuilder {
           return fail(Errc::bad_metadata, cat("layer '", name, "': Bidirectional backward_layer without a config"));
         back = &b["config"];
       }
-      return recurrent(inner["config"], icls, name, back);
+      RECUR_TRY(recurrent(inner["config"], icls, name, back));
+      merge_scale_ = merge == "sum" ? 1.0 : merge == "ave" ? 0.5 : 0.0;
+      return Status::Ok();
     }
     return fail(Errc::unsupported, cat("layer '", name, "' of class '", cls, "' is not something recur can run"));
   }
 
-  Status dense(const json& cfg, const std::string& name) {
+  // Token ids -> rows of the table; the first layer. mask_zero=True is refused (Keras then skips
+  // the padded steps, which recur's lengths express only for trailing padding).
+  Status embedding(const json& cfg, const std::string& name) {
+    if (!conv_.spec.layers.empty() || conv_.spec.embedding)
+      return fail(Errc::unsupported, cat("layer '", name, "': Embedding after the first layer"));
+    if (cfg_bool(cfg, "mask_zero", false))
+      return fail(Errc::unsupported, cat("layer '", name, "': Embedding(mask_zero=True): Keras skips the steps of token 0 ",
+                                         "(state kept, previous output repeated), which recur does not compute yet"));
+    auto w = ws_.weights(cfg, "Embedding", name, {2});
+    if (!w.ok()) return w.status();
+    const Tensor& table = (*w)[0];
+    if (table.empty()) return fail(Errc::invalid_model, cat("layer '", name, "': Embedding without its table"));
+    conv_.spec.embedding = Embedding{table.shape[0], table.shape[1], table};
+    native_.embedding = table;
+    input_size_ = table.shape[1];
+    conv_.notes.push_back(cat("layer '", name, "': embedding of ", table.shape[0], " tokens x ", table.shape[1],
+                              "; run() takes token ids"));
+    return Status::Ok();
+  }
+
+  Status dense(const json& cfg, const std::string& name, const char* cls) {
     if (conv_.spec.layers.empty()) return fail(Errc::unsupported, cat("layer '", name, "': Dense before any recurrent layer"));
     std::string act = cfg.value("activation", std::string("linear"));
     if (act != "linear" && act != "softmax")
       return fail(Errc::unsupported, cat("layer '", name, "': Dense activation '", act, "' (only linear or softmax)"));
-    auto w = ws_.weights(cfg, "Dense", name, {2, 1});
+    auto w = ws_.weights(cfg, cls, name, {2, 1});
     if (!w.ok()) return w.status();
     int64_t in = conv_.spec.layers.back().output_width();
+    if (merge_scale_ != 0.0 && !(*w)[0].empty()) (*w)[0] = unmerge_rows((*w)[0]);
     const Tensor& kernel = (*w)[0];
     if (kernel.shape[0] != in)
       return fail(Errc::invalid_model, cat("layer '", name, "': kernel has shape ", shape_str(kernel.shape),
@@ -390,6 +445,7 @@ class KerasBuilder {
       }
       acts.insert(acts.end(), a.begin(), a.end());
 
+      if (merge_scale_ != 0.0) (*w)[d * 3] = unmerge_rows((*w)[d * 3]);  // the previous layer's merge
       const Tensor& kernel = (*w)[d * 3];
       const Tensor& rec = (*w)[d * 3 + 1];
       const Tensor& bias = (*w)[d * 3 + 2];
@@ -428,6 +484,7 @@ class KerasBuilder {
     nl.activations = layer.activations;
     conv_.spec.layers.push_back(layer);
     native_.layers.push_back(nl);
+    merge_scale_ = 0.0;
     if (!ret_seq) last_ = true;
     if (options_.progress) options_.progress(cat("read ", cls, " layer '", name, "'"));
     return Status::Ok();

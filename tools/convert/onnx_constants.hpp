@@ -30,6 +30,11 @@ class OnnxConstants {
   // Input `input` of `n` when present (it must be a constant), else attribute `attr_name`.
   Result<std::vector<int64_t>> int_list(const onnx::NodeProto& n, int input, const std::string& attr_name) const;
   bool provably_zero(const std::string& name, int depth = 0) const;
+  // The node that computes `name`, or null (graph inputs, initializers).
+  const onnx::NodeProto* producer(const std::string& name) const {
+    auto it = producer_.find(name);
+    return it == producer_.end() ? nullptr : it->second;
+  }
 
  private:
   std::string path_;

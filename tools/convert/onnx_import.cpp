@@ -19,6 +19,7 @@
 #include "tools/convert/onnx_constants.hpp"
 #include "tools/convert/onnx_node.hpp"
 #include "tools/convert/onnx_rnn.hpp"
+#include "tools/convert/onnx_state_source.hpp"
 #include "tools/convert/source_reference.hpp"
 #include "tools/convert/util.hpp"
 
@@ -35,6 +36,9 @@ struct Chain {
   bool last = false;         // T was removed: only the last step remains
   int layer = -1;            // seq: the layer that produced it (-1: x); state: its layer
   bool is_c = false;         // state: Y_c rather than Y_h
+  int64_t row0 = 0;          // state: first of its rows among the model's L*D state rows
+  bool squeezed = false;     // state: one row, its row axis removed (B, F)
+  bool from_state = false;   // seq: the last layer's final h standing for its last step
   std::vector<Chain> parts;  // states: Concat of states along axis 0
 };
 
@@ -79,6 +83,7 @@ class OnnxImporter {
     Chain x;
     x.axes = {'p', 'q', 'F'};
     x.width = input_width(g);
+    if (x_is_ids_) x.axes = {'p', 'q'};
     chain_[x_name_] = x;
 
     for (const auto& n : g.node()) {
@@ -86,6 +91,11 @@ class OnnxImporter {
       if (!s.ok()) return s.with_context(path_);
     }
     RECUR_TRY(finish_outputs().with_context(path_));
+    finish_initial_state();
+    for (const auto& p : model_.metadata_props()) {
+      if (p.key().empty() || p.key().size() > 256) continue;
+      conv_.spec.metadata[p.key()] = p.value();
+    }
     if (conv_.spec.layers.empty()) return fail(Errc::invalid_model, cat(path_, ": no LSTM, GRU or RNN node on the path from '", x_name_, "' to the output"));
     RECUR_TRY(finish_spec(conv_.spec, path_, options_.name).with_context(path_));
     conv_.format = SourceFormat::onnx;
@@ -118,6 +128,8 @@ class OnnxImporter {
   int64_t input_width(const onnx::GraphProto& g) {
     for (const auto& in : g.input()) {
       if (in.name() != x_name_ || !in.type().has_tensor_type()) continue;
+      const int32_t type = in.type().tensor_type().elem_type();
+      x_is_ids_ = type == onnx::TensorProto::INT64 || type == onnx::TensorProto::INT32;
       const auto& shape = in.type().tensor_type().shape();
       if (shape.dim_size() == 3 && shape.dim(2).has_dim_value()) {
         if (shape.dim(0).has_dim_value() && shape.dim(1).has_dim_value()) {
@@ -130,20 +142,62 @@ class OnnxImporter {
     return -1;  // unknown until the first recurrent node
   }
   int64_t time_dims_[2] = {-1, -1};
+  bool x_is_ids_ = false;  // the graph input holds token ids: an embedding Gather comes first
+  std::string h0_input_, c0_input_;  // graph inputs the layers' initial states are rows of
+  std::map<int64_t, std::vector<double>> initial_h_, initial_c_;  // constant initial state rows
 
-  // Initial state: absent/empty, a graph input (caller passes h0/c0), or provably all zero.
-  Status check_initial_state(const onnx::NodeProto& n, int index, const char* what) {
+  int64_t state_row_of(int layer) const {
+    int64_t row = 0;
+    for (int l = 0; l < layer; ++l) row += direction_count(conv_.spec.layers[static_cast<size_t>(l)].direction);
+    return row;
+  }
+
+  // Initial state of the layer about to be added (rows row0..row0+D-1): absent, zero, rows of
+  // one graph input that line up with recur's h0/c0 rows, or a constant (the model's default).
+  Status check_initial_state(const onnx::NodeProto& n, int index, const char* what, int64_t dirs, int64_t width) {
     if (n.input_size() <= index || n.input(index).empty()) return Status::Ok();
     const std::string& name = n.input(index);
-    if (graph_inputs_.count(name)) {
-      conv_.notes.push_back(cat(what, " of node '", node_label(n), "' is the graph input '", name,
-                                "': pass it to run() as h0/c0 (zeros when omitted)"));
-      return Status::Ok();
+    auto src = trace_state(*consts_, graph_inputs_, n, name, dirs, width);
+    if (!src.ok()) return src.status();
+    const bool is_c = index == 6;
+    const int64_t row0 = state_row_of(static_cast<int>(conv_.spec.layers.size()));
+    if (src->kind == StateSource::constant) {
+      auto& rows = is_c ? initial_c_ : initial_h_;
+      for (int64_t d = 0; d < dirs; ++d) rows[row0 + d] = src->values[static_cast<size_t>(d)];
+      conv_.notes.push_back(cat(what, " of node '", node_label(n), "' is a constant: stored as the model's default ",
+                                "initial state (h0/c0 given to run() replace it)"));
+    } else if (src->kind == StateSource::graph_input && src->rows < 0 && src->first_row == 0) {
+      conv_.notes.push_back(cat(what, " of node '", node_label(n), "' is the graph input '", src->input,
+                                "': pass it to run() as rows ", row0, "..", row0 + dirs - 1, " of ", is_c ? "c0" : "h0",
+                                " (the model's default when omitted)"));
+    } else if (src->kind == StateSource::graph_input) {
+      // Rows of one input shared by the layers (torch.onnx.export of a stacked module's (h0, c0)).
+      std::string& input = is_c ? c0_input_ : h0_input_;
+      if (!input.empty() && input != src->input)
+        return node_error(n, Errc::unsupported, cat(what, " takes rows of graph input '", src->input, "' but an earlier layer's of '",
+                                                    input, "'; recur takes one h0 and one c0 for all layers"));
+      if (src->first_row != row0)
+        return node_error(n, Errc::unsupported, cat(what, " takes rows ", src->first_row, ".. of '", src->input,
+                                                    "' but this layer's state rows start at ", row0));
+      if (input.empty())
+        conv_.notes.push_back(cat(what, " comes from rows of the graph input '", src->input, "': pass it to run() as ",
+                                  is_c ? "c0" : "h0", " (L*D, B, ", width, ") (the model's default when omitted)"));
+      input = src->input;
     }
-    if (consts_->provably_zero(name)) return Status::Ok();
-    return node_error(n, Errc::unsupported,
-                      cat(what, " '", name, "' is neither a graph input nor provably zero; a recur model starts "
-                                "from zeros or from a state the caller passes"));
+    return Status::Ok();
+  }
+
+  // The constant initial-state rows as (S, width) tensors, once every layer is known.
+  void finish_initial_state() {
+    ModelSpec& spec = conv_.spec;
+    auto build = [&](const std::map<int64_t, std::vector<double>>& rows, int64_t width) {
+      Tensor t = make_tensor({spec.state_rows(), width});
+      for (const auto& [row, v] : rows)
+        for (size_t k = 0; k < v.size(); ++k) t.data[static_cast<size_t>(row * width) + k] = static_cast<float>(v[k]);
+      return t;
+    };
+    if (!initial_h_.empty()) spec.initial_h = native_.initial_h = build(initial_h_, spec.state_width());
+    if (!initial_c_.empty()) spec.initial_c = native_.initial_c = build(initial_c_, spec.cell_width());
   }
 
   // ---- the walk ---------------------------------------------------------------------------
@@ -176,6 +230,10 @@ class OnnxImporter {
 
   Status visit(const onnx::NodeProto& n) {
     const std::string& op = n.op_type();
+    if (op == "DynamicQuantizeLSTM")
+      return node_error(n, Errc::unsupported, "a quantized LSTM (onnxruntime quantize_dynamic): recur reads float "
+                                              "models only until its int8 precision lands; convert the model "
+                                              "before quantization");
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       return node_error(n, Errc::unsupported, cat("operator domain '", n.domain(), "' is not supported"));
     if (op == "LSTM" || op == "GRU" || op == "RNN") return recurrent(n);
@@ -265,6 +323,7 @@ class OnnxImporter {
       return node_error(n, Errc::unsupported, cat("reshape of a value with axes ", axes_str(c), " to ", shape_str(s),
                                                   " is not one recur can follow"));
     }
+    if (op == "Gather" && which == 1 && c.layer < 0 && x_is_ids_ && !conv_.spec.embedding) return embedding(n, c);
     if (op == "Gather") {
       int64_t axis = node_attr_i(n, "axis", 0);
       if (axis < 0) axis += static_cast<int64_t>(c.axes.size());
@@ -422,6 +481,26 @@ class OnnxImporter {
     return Status::Ok();
   }
 
+  // Gather(table, ids): the embedding front layer; ids (p, q) become features (p, q, F).
+  Status embedding(const onnx::NodeProto& n, Chain c) {
+    if (node_attr_i(n, "axis", 0) != 0) return node_error(n, Errc::unsupported, "embedding Gather along an axis other than 0");
+    if (!consts_->is_const(n.input(0)))
+      return node_error(n, Errc::unsupported, "the token ids index a table the graph computes");
+    auto table = consts_->get(n.input(0), "embedding table");
+    if (!table.ok()) return node_error(n, table.status().code(), table.status().message());
+    if (table->dims.size() != 2) return node_error(n, Errc::invalid_model, cat("embedding table has shape ", shape_str(table->dims)));
+    if (c.axes.size() != 2) return node_error(n, Errc::unsupported, cat("token ids with axes ", axes_str(c), "; expected 2"));
+    Embedding e{table->dims[0], table->dims[1], to_tensor(*table)};
+    native_.embedding = e.table;
+    conv_.spec.embedding = std::move(e);
+    c.axes.push_back('F');
+    c.width = table->dims[1];
+    conv_.notes.push_back(cat("node '", node_label(n), "': embedding of ", table->dims[0], " tokens x ", table->dims[1],
+                              "; run() takes token ids"));
+    chain_[n.output(0)] = c;
+    return Status::Ok();
+  }
+
   // Ops on final states (Y_h / Y_c): Concat along layers, Gather/Squeeze of one row. The last
   // layer's forward Y_h equals its output at the last step, which is all recur can return.
   Status state_op(const onnx::NodeProto& n, Chain c) {
@@ -465,18 +544,36 @@ class OnnxImporter {
     } else {
       return node_error(n, Errc::unsupported, cat("operator ", op, " on a final state (Y_h/Y_c) is not supported"));
     }
-    if (row != nrows - 1)
-      return node_error(n, Errc::unsupported, "only the last layer's final hidden state can feed the output");
     const Chain& last = rows.back();
     const RecurrentLayer& L = conv_.spec.layers[static_cast<size_t>(last.layer)];
-    if (last.is_c || last.layer + 1 != static_cast<int>(conv_.spec.layers.size()) || L.direction != Direction::forward)
-      return node_error(n, Errc::unsupported, "only a forward layer's final h (= its output at the last step) can feed the output");
+    if (row != nrows - 1 || last.is_c || last.layer + 1 != static_cast<int>(conv_.spec.layers.size()) ||
+        L.direction != Direction::forward) {
+      // One row of the final states: the output itself (ModelSpec::final_state), not a head's input.
+      if (row < 0 || row >= nrows) return node_error(n, Errc::invalid_model, cat("gathers state row ", row, " of ", nrows));
+      Chain one;
+      int64_t at = row;
+      for (const Chain& r : rows) {
+        if (at < r.dirs) {
+          one = r;
+          break;
+        }
+        at -= r.dirs;
+      }
+      one.kind = Chain::state;
+      one.row0 += at;
+      one.dirs = 1;
+      one.squeezed = true;
+      one.axes = {'B', 'F'};
+      return out(one);
+    }
     Chain s;
     s.kind = Chain::seq;
     s.axes = {'B', 'F'};
     s.width = L.output_size();
     s.last = true;
     s.layer = last.layer;
+    s.from_state = true;
+    s.row0 = last.row0 + last.dirs - 1;
     conv_.notes.push_back(cat("node '", node_label(n), "': the final hidden state is used as the output at the last step"));
     if (lengths_input_) conv_.notes.push_back("with sequence_lens, h_n and y[T-1] differ: pass no lengths to run()");
     return out(s);
@@ -519,13 +616,24 @@ class OnnxImporter {
     auto rnn = translate_rnn(n, *consts_, xin.width);
     if (!rnn.ok()) return rnn.status();
     if (n.input_size() > 4 && !n.input(4).empty()) {
-      if (!graph_inputs_.count(n.input(4)))
-        return node_error(n, Errc::unsupported, "sequence_lens must be a graph input (lengths are passed to run())");
+      auto lens = trace_lengths(*consts_, graph_inputs_, n, n.input(4));
+      if (!lens.ok()) return lens.status();
       lengths_input_ = true;
-      conv_.notes.push_back(cat("sequence_lens '", n.input(4), "' is a graph input: pass lengths to run()"));
+      if (lens->input.empty()) {
+        std::string v;
+        for (int64_t k : lens->constant) v += (v.empty() ? "" : ", ") + std::to_string(k);
+        conv_.notes.push_back(cat("sequence_lens of node '", node_label(n), "' is the constant [", v,
+                                  "]: pass these lengths to run() (--lengths) for the graph's results"));
+      } else {
+        conv_.notes.push_back(cat("sequence_lens '", n.input(4), "' comes from the graph input '", lens->input,
+                                  "': pass lengths to run()"));
+      }
     }
-    RECUR_TRY(check_initial_state(n, 5, "initial_h"));
-    if (cell == CellType::lstm) RECUR_TRY(check_initial_state(n, 6, "initial_c"));
+    {
+      const int64_t D = direction_count(rnn->layer.direction);
+      RECUR_TRY(check_initial_state(n, 5, "initial_h", D, rnn->layer.output_size()));
+      if (cell == CellType::lstm) RECUR_TRY(check_initial_state(n, 6, "initial_c", D, rnn->layer.hidden_size));
+    }
     const int64_t H = rnn->layer.hidden_size, D = direction_count(rnn->layer.direction);
     const int index = static_cast<int>(conv_.spec.layers.size());
     conv_.spec.layers.push_back(std::move(rnn->layer));
@@ -549,9 +657,34 @@ class OnnxImporter {
       s.layer = index;
       s.is_c = k == 2;
       s.width = H;
+      s.row0 = state_row_of(index);
       if (layout == 1) s.axes = {'B', 'D', 'F'};
       chain_[n.output(k)] = s;
     }
+    return Status::Ok();
+  }
+
+  // The graph's first output is final states (Y_h, a Concat of them, or one gathered row).
+  Status final_state_output(const std::string& name, const Chain& c) {
+    if (head_started_) return fail(Errc::unsupported, cat("graph output '", name, "' is a final state after a head"));
+    std::vector<Chain> rows = c.kind == Chain::states ? c.parts : std::vector<Chain>{c};
+    FinalStateOutput f;
+    f.first_row = rows.front().row0;
+    f.rows = 0;
+    f.squeeze = c.kind == Chain::state && c.squeezed;
+    for (const Chain& r : rows) {
+      if (r.is_c)
+        return fail(Errc::unsupported, cat("graph output '", name, "' is a final cell state; recur returns final h as y ",
+                                           "(and every final c in c_n)"));
+      if (!r.axes.empty() && r.axes != std::vector<char>{'B', 'F'})
+        return fail(Errc::unsupported, cat("graph output '", name, "' is a final state in layout 1 (B, D, H)"));
+      if (r.row0 != f.first_row + f.rows)
+        return fail(Errc::unsupported, cat("graph output '", name, "' concatenates final states out of layer order"));
+      f.rows += r.dirs;
+    }
+    conv_.spec.final_state = native_.final_state = f;
+    conv_.notes.push_back(cat("graph output '", name, "' is the final hidden state (rows ", f.first_row, "..",
+                              f.first_row + f.rows - 1, " of h_n): run() returns it as y"));
     return Status::Ok();
   }
 
@@ -571,7 +704,10 @@ class OnnxImporter {
                                   ") is returned by run() within c_n/h_n"));
         continue;
       }
-      if (c.kind != Chain::seq) return fail(Errc::unsupported, cat("graph output '", name, "' is a final state, not the sequence output"));
+      if (c.kind != Chain::seq) {
+        RECUR_TRY(final_state_output(name, c));
+        continue;
+      }
       if (c.layer + 1 != static_cast<int>(conv_.spec.layers.size()))
         return fail(Errc::unsupported, cat("graph output '", name, "' does not come from the last recurrent layer"));
       if (c.t_is_one) return fail(Errc::unsupported, cat("graph output '", name, "' keeps a time axis of size 1"));
@@ -589,6 +725,14 @@ class OnnxImporter {
                                              " with the same layout as its input"));
         conv_.notes.push_back(cat("graph output '", name, "' has axes ", axes_str(c), "; recur returns the same values as ",
                                   batch_first_ ? "(B, T, D*H)" : "(T, B, D*H)"));
+      }
+      if (c.last && c.from_state && !head_started_) {  // the graph returns h_n[-1] itself
+        Chain row = c;
+        row.kind = Chain::state;
+        row.dirs = 1;
+        row.squeezed = true;
+        RECUR_TRY(final_state_output(name, row));
+        continue;
       }
       if (c.last) {
         if (!head_started_) {

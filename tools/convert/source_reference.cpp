@@ -152,10 +152,31 @@ struct DirectionRunner {
   }
 };
 
-}  // namespace
+// Row `row` of a (S, width) initial state, its leading n columns; zeros when there is none.
+std::vector<double> initial_row(const Tensor& state, size_t row, int64_t n) {
+  std::vector<double> v(static_cast<size_t>(n), 0.0);
+  if (state.empty()) return v;
+  const int64_t width = state.shape[1];
+  for (int64_t k = 0; k < n && k < width; ++k) v[static_cast<size_t>(k)] = state.data[row * width + k];
+  return v;
+}
 
-Result<std::vector<double>> evaluate_native(const NativeModel& model, const std::vector<double>& x,
-                                            int64_t T, int64_t B) {
+// x (rows, E) from token ids held as doubles; an id outside the table gives a NaN row, which no
+// comparison accepts.
+std::vector<double> embed(const Tensor& table, const std::vector<double>& ids, int64_t rows) {
+  const int64_t V = table.shape[0], E = table.shape[1];
+  std::vector<double> x(static_cast<size_t>(rows * E), std::nan(""));
+  for (int64_t r = 0; r < rows && r < static_cast<int64_t>(ids.size()); ++r) {
+    const double id = ids[static_cast<size_t>(r)];
+    if (!(id >= 0 && id < double(V))) continue;
+    for (int64_t k = 0; k < E; ++k) x[r * E + k] = table.data[static_cast<int64_t>(id) * E + k];
+  }
+  return x;
+}
+
+// The recurrent stack and head (or final state) on features x.
+Result<std::vector<double>> evaluate_stack(const NativeModel& model, const std::vector<double>& x, int64_t T,
+                                           int64_t B) {
   if (model.layers.empty()) return fail(Errc::invalid_model, "reference: no layers");
   int64_t I0 = model.layers.front().input_size;
   if (static_cast<int64_t>(x.size()) != T * B * I0)
@@ -168,6 +189,7 @@ Result<std::vector<double>> evaluate_native(const NativeModel& model, const std:
       for (int64_t k = 0; k < F; ++k)
         seq[(t * B + b) * F + k] = model.batch_first ? x[(b * T + t) * F + k] : x[(t * B + b) * F + k];
 
+  std::vector<std::vector<double>> h_n;  // per state row: (B, Hout) final h
   for (const NativeLayer& L : model.layers) {
     int64_t Hout = L.proj_size > 0 ? L.proj_size : L.hidden_size;
     int64_t nd = direction_count(L.direction);
@@ -182,19 +204,30 @@ Result<std::vector<double>> evaluate_native(const NativeModel& model, const std:
         run.acts.assign(L.activations.begin() + d * acount, L.activations.begin() + (d + 1) * acount);
       }
       bool reverse = L.direction == Direction::reverse || d == 1;
+      const size_t row = h_n.size();
+      h_n.emplace_back(static_cast<size_t>(B * Hout));
       for (int64_t b = 0; b < B; ++b) {
-        std::vector<double> h(static_cast<size_t>(Hout), 0.0), c(static_cast<size_t>(L.hidden_size), 0.0);
+        std::vector<double> h = initial_row(model.initial_h, row, Hout), c = initial_row(model.initial_c, row, L.hidden_size);
         for (int64_t s = 0; s < T; ++s) {
           int64_t t = reverse ? T - 1 - s : s;
           run.step(&seq[(t * B + b) * F], h, c);
           std::copy(h.begin(), h.end(), out.begin() + (t * B + b) * out_w + d * Hout);
         }
+        std::copy(h.begin(), h.end(), h_n[row].begin() + b * Hout);
       }
     }
     seq.swap(out);
     F = out_w;
   }
 
+  if (model.final_state) {
+    const FinalStateOutput& f = *model.final_state;
+    if (f.first_row < 0 || f.first_row + f.rows > static_cast<int64_t>(h_n.size()))
+      return fail(Errc::invalid_model, "reference: final-state rows outside the state");
+    std::vector<double> y;
+    for (int64_t r = f.first_row; r < f.first_row + f.rows; ++r) y.insert(y.end(), h_n[r].begin(), h_n[r].end());
+    return y;
+  }
   int64_t steps = T;
   if (model.head) {
     const NativeHead& hd = *model.head;
@@ -230,6 +263,14 @@ Result<std::vector<double>> evaluate_native(const NativeModel& model, const std:
     for (int64_t b = 0; b < B; ++b)
       for (int64_t k = 0; k < F; ++k) y[(b * steps + t) * F + k] = seq[(t * B + b) * F + k];
   return y;
+}
+
+}  // namespace
+
+Result<std::vector<double>> evaluate_native(const NativeModel& model, const std::vector<double>& x,
+                                            int64_t T, int64_t B) {
+  if (model.embedding.empty()) return evaluate_stack(model, x, T, B);
+  return evaluate_stack(model, embed(model.embedding, x, T * B), T, B);
 }
 
 }  // namespace recur::convert

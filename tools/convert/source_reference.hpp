@@ -50,11 +50,15 @@ struct NativeHead {
 
 struct NativeModel {
   bool batch_first = false;
+  Tensor embedding;  // (V, E) token-id table, or empty: x holds features
   std::vector<NativeLayer> layers;
   std::optional<NativeHead> head;
+  std::optional<FinalStateOutput> final_state;  // y = these rows of h_n (ModelSpec::final_state)
+  Tensor initial_h, initial_c;                  // (S, Hs) / (S, Cs) starting state, or empty
 };
 
-// x: (T, B, I) or (B, T, I) when batch_first. Returns y like RunOutput::y.
+// x: (T, B, I) or (B, T, I) when batch_first; with an embedding, token ids (T, B) or (B, T) held
+// as doubles. Returns y like RunOutput::y.
 Result<std::vector<double>> evaluate_native(const NativeModel& model, const std::vector<double>& x,
                                             int64_t T, int64_t B);
 

@@ -1,4 +1,5 @@
-// PyTorch .pt/.pth (torch.save(module.state_dict()), zip format) -> StateDict -> ModelSpec.
+// PyTorch .pt/.pth (torch.save(module.state_dict()), a whole torch.save(model) or a TorchScript
+// archive, zip format) -> StateDict -> ModelSpec.
 // The zip is read with libzip; <archive>/data.pkl is decoded by a restricted unpickler that
 // knows only the opcodes and globals a state_dict needs (OrderedDict, _rebuild_tensor_v2,
 // _rebuild_parameter, torch.*Storage persistent ids). Nothing is ever executed: any other
@@ -14,6 +15,34 @@
 #include "tools/convert/zip_reader.hpp"
 
 namespace recur::convert {
+namespace {
+
+// batch_first of a whole module's recurrent record: the eager module's attribute, or the
+// `batch_first : Final[bool] = True` declaration TorchScript writes into the class's code (read
+// as text, never run); "" when the source does not say (a traced module burns it into its code).
+std::string source_batch_first(const PickledStateDict& p, ZipReader& zip, const std::string& prefix) {
+  for (const PickledModule& m : p.modules) {
+    const std::string leaf = m.cls.substr(m.cls.rfind('.') + 1);
+    if (leaf != "LSTM" && leaf != "GRU" && leaf != "RNN") continue;
+    if (auto it = m.attrs.find("batch_first"); it != m.attrs.end()) return it->second == "1" ? "true" : "false";
+    if (m.cls.rfind("__torch__.", 0) != 0) continue;
+    std::string file = m.cls.substr(0, m.cls.rfind('.'));
+    for (char& c : file)
+      if (c == '.') c = '/';
+    auto code = zip.read(prefix + "code/" + file + ".py", 16u << 20, Errc::bad_metadata);
+    if (!code.ok()) continue;
+    const std::string text(code->begin(), code->end());
+    const size_t cls = text.find("class " + leaf + "(Module):");
+    if (cls == std::string::npos) continue;
+    const size_t end = text.find("\nclass ", cls + 1);
+    const size_t decl = text.find("batch_first : Final[bool] = ", cls);
+    if (decl == std::string::npos || decl > end) continue;
+    return text.compare(decl + 28, 4, "True") == 0 ? "true" : "false";
+  }
+  return "";
+}
+
+}  // namespace
 
 static Result<Conversion> convert_torch_unguarded(const std::string& path, const ConvertOptions& options) {
   RECUR_TRY(check_regular_file(path));
@@ -49,6 +78,15 @@ static Result<Conversion> convert_torch_unguarded(const std::string& path, const
                                         pickle_object_budget(storage_entries));
   if (!pickled.ok()) return pickled.status();
 
+  ConvertOptions opts = options;
+  std::string module_note;
+  if (!pickled->module_class.empty()) {
+    const std::string bf = source_batch_first(*pickled, *zip, prefix);
+    if (!bf.empty() && !opts.arch.batch_first) opts.arch.batch_first = bf == "true";  // the source states it
+    module_note = cat("whole module '", pickled->module_class, "' read as records (nothing executed); its tensors ",
+                      "taken by name as a state_dict", bf.empty() ? "" : cat("; batch_first=", bf == "true" ? "True" : "False",
+                                                                              " from the module"));
+  }
   // Every view's extent, checked against its declared storage: the last element it touches,
   // in elements and in bytes of its own storage type.
   std::vector<int64_t> numels(pickled->tensors.size(), 0), extent_bytes(pickled->tensors.size(), 0);
@@ -138,8 +176,9 @@ static Result<Conversion> convert_torch_unguarded(const std::string& path, const
     }
     sd.push_back(std::move(nt));
   }
-  auto result = convert_state_dict(sd, path, SourceFormat::torch, options);
+  auto result = convert_state_dict(sd, path, SourceFormat::torch, opts);
   if (!result.ok()) return Status(result.status()).with_context(path);
+  if (!module_note.empty()) result->notes.insert(result->notes.begin(), module_note);
   if (!pickled->from_key.empty())
     result->notes.insert(result->notes.begin(), cat("checkpoint: took the state_dict under '", pickled->from_key, "'"));
   return result;

@@ -21,12 +21,12 @@ constexpr int kMaxDepth = 64;  // a state_dict nests a few levels; deep nesting 
 struct PyObj;
 using Obj = std::shared_ptr<PyObj>;
 struct PyObj {
-  enum Kind { none, boolean, integer, floating, str, bytes, tuple, list, dict, global, storage, tensor, mark };
+  enum Kind { none, boolean, integer, floating, str, bytes, tuple, list, dict, global, storage, tensor, mark, object };
   Kind kind = none;
   int64_t i = 0;
   double f = 0;
-  std::string s;             // str, bytes, global "module.name", storage dtype
-  std::vector<Obj> items;    // tuple, list; dict as key, value, key, value, ...
+  std::string s;             // str, bytes, global "module.name", storage dtype, object's class
+  std::vector<Obj> items;    // tuple, list; dict and object (its attributes) as key, value, ...
   std::string key;           // storage: data/<key>
   int64_t numel = 0;         // storage: elements
   int depth = 0;             // nesting depth of containers below (capped: destruction recurses)
@@ -45,6 +45,15 @@ constexpr StorageType kStorageTypes[] = {
 bool allowed_global(const std::string& name) {
   return name == "collections.OrderedDict" || name == "torch._utils._rebuild_tensor_v2" ||
          name == "torch._utils._rebuild_parameter" || storage_type(name) != nullptr;
+}
+
+// Callables a pickled module (torch.save(model)) or a TorchScript archive's data.pkl uses that
+// are read as the plain value they stand for: a set and a tensor list as lists, a type tag as
+// the value it tags. Every other global may only be instantiated (NEWOBJ) into an inert record
+// of its class: nothing is imported or run.
+bool value_global(const std::string& name) {
+  return name == "builtins.set" || name == "__builtin__.set" || name == "torch.jit._pickle.build_tensorlist" ||
+         name == "torch.jit._pickle.restore_type_tag";
 }
 
 // ---- the restricted unpickler --------------------------------------------------------------
@@ -155,10 +164,9 @@ class Unpickler {
   }
   Status global(const std::string& module, const std::string& name, size_t at) {
     std::string full = module + "." + name;
-    if (!allowed_global(full))
-      return fail(Errc::unsupported, cat(name_, ": byte ", at, ": pickle global '", full,
-                                         "' is not allowed (only a state_dict's OrderedDict, tensors and "
-                                         "storages are read; nothing is executed)"));
+    // Any name is kept as a name (classes become inert records at NEWOBJ); REDUCE refuses to
+    // call what it does not know.
+    static_cast<void>(at);
     Obj o = make(PyObj::global);
     o->s = full;
     stack_.push_back(o);
@@ -212,7 +220,14 @@ class Unpickler {
       stack_.push_back(a[0]);
       return Status::Ok();
     }
-    return fail(Errc::unsupported, cat(name_, ": byte ", at, ": '", g, "' cannot be called"));
+    if (value_global(g)) {
+      if (a.empty()) return bad(at, cat(g, " without an argument"));
+      stack_.push_back(a[0]);  // the set's / tensor list's items, or the tagged value
+      return Status::Ok();
+    }
+    return fail(Errc::unsupported, cat(name_, ": byte ", at, ": pickle global '", g,
+                                       "' is not allowed: it would be called (only a state_dict's OrderedDict, tensors ",
+                                       "and storages, and a module's records are read; nothing is executed)"));
   }
 
   Status persistent_id(size_t at) {
@@ -372,11 +387,28 @@ class Unpickler {
       }
       case 'Q': return persistent_id(at);
       case 'R': return reduce(at);
-      case 'b': {  // BUILD: only a dict's __dict__ (OrderedDict._metadata) is accepted; it is dropped
+      case 0x81: {  // NEWOBJ: an inert record of the class (a module); its constructor is never run
+        auto args = pop(at);
+        if (!args.ok()) return args.status();
+        auto cls = pop(at);
+        if (!cls.ok()) return cls.status();
+        if ((*cls)->kind != PyObj::global || (*args)->kind != PyObj::tuple) return bad(at, "NEWOBJ needs a class and a tuple");
+        if (allowed_global((*cls)->s) || value_global((*cls)->s)) return bad(at, cat("NEWOBJ of '", (*cls)->s, "'"));
+        Obj o = make(PyObj::object);
+        o->s = (*cls)->s;
+        stack_.push_back(o);
+        return Status::Ok();
+      }
+      case 'b': {  // BUILD: a record's attributes; a dict's __dict__ (OrderedDict._metadata) is dropped
         auto state = pop(at);
         if (!state.ok()) return state.status();
-        if (stack_.empty() || stack_.back()->kind != PyObj::dict) return bad(at, "BUILD on something other than a dict");
+        if (stack_.empty() || (stack_.back()->kind != PyObj::dict && stack_.back()->kind != PyObj::object))
+          return bad(at, "BUILD on something other than a dict or a record");
         if ((*state)->kind != PyObj::dict && (*state)->kind != PyObj::none) return bad(at, "BUILD with a non-dict state");
+        if (stack_.back()->kind == PyObj::object && (*state)->kind == PyObj::dict) {
+          if (!stack_.back()->items.empty()) return bad(at, "BUILD twice on one record");
+          for (const Obj& o : (*state)->items) RECUR_TRY(adopt(stack_.back(), o, at));
+        }
         return Status::Ok();
       }
       case '.': stopped_ = true; return Status::Ok();
@@ -402,13 +434,70 @@ const StorageType* storage_type(const std::string& global) {
   return nullptr;
 }
 
+namespace {
+
+// The tensors of a module record by dotted path, as its state_dict would name them: eager
+// modules keep them in _parameters / _buffers and children in _modules; TorchScript records hold
+// both as attributes. Simple attributes of the recurrent module (batch_first, ...) are kept.
+void collect_module(const PyObj& rec, const std::string& prefix, int depth, PickledStateDict& out,
+                    std::vector<const PyObj*>& seen) {
+  if (depth > kMaxDepth || std::find(seen.begin(), seen.end(), &rec) != seen.end()) return;
+  seen.push_back(&rec);
+  out.modules.push_back({prefix, rec.s, {}});
+  const size_t me = out.modules.size() - 1;
+  auto add_tensor = [&](const std::string& n, const PyObj& t) {
+    for (const PickledTensor& have : out.tensors)
+      if (have.name == n) return;
+    PickledTensor pt;
+    pt.name = n;
+    pt.type = storage_type(t.storage_ref->s);
+    pt.key = t.storage_ref->key;
+    pt.storage_numel = t.storage_ref->numel;
+    pt.offset = t.offset;
+    pt.size = t.size;
+    pt.stride = t.stride;
+    out.tensors.push_back(std::move(pt));
+  };
+  for (size_t k = 0; k + 1 < rec.items.size(); k += 2) {
+    const PyObj& key = *rec.items[k];
+    const PyObj& val = *rec.items[k + 1];
+    if (key.kind != PyObj::str) continue;
+    if ((key.s == "_parameters" || key.s == "_buffers") && val.kind == PyObj::dict) {
+      for (size_t j = 0; j + 1 < val.items.size(); j += 2)
+        if (val.items[j]->kind == PyObj::str && val.items[j + 1]->kind == PyObj::tensor)
+          add_tensor(prefix + val.items[j]->s, *val.items[j + 1]);
+    } else if (key.s == "_modules" && val.kind == PyObj::dict) {
+      for (size_t j = 0; j + 1 < val.items.size(); j += 2)
+        if (val.items[j]->kind == PyObj::str && val.items[j + 1]->kind == PyObj::object)
+          collect_module(*val.items[j + 1], prefix + val.items[j]->s + ".", depth + 1, out, seen);
+    } else if (val.kind == PyObj::tensor) {
+      add_tensor(prefix + key.s, val);
+    } else if (val.kind == PyObj::object) {
+      collect_module(val, prefix + key.s + ".", depth + 1, out, seen);
+    } else if (val.kind == PyObj::boolean || val.kind == PyObj::integer || val.kind == PyObj::str) {
+      out.modules[me].attrs[key.s] = val.kind == PyObj::str ? val.s : std::to_string(val.i);
+    }
+  }
+}
+
+}  // namespace
+
 Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name,
                                                 size_t max_objects) {
   Unpickler up(data, size, name, max_objects);
   auto root = up.run();
   if (!root.ok()) return root.status();
+  if ((*root)->kind == PyObj::object) {
+    PickledStateDict out;
+    std::vector<const PyObj*> seen;
+    collect_module(**root, "", 0, out, seen);
+    out.module_class = (*root)->s;
+    if (out.tensors.empty())
+      return fail(Errc::unsupported, cat(name, ": the pickled module '", (*root)->s, "' holds no parameters"));
+    return out;
+  }
   if ((*root)->kind != PyObj::dict)
-    return fail(Errc::unsupported, cat(name, ": the pickle holds no dict: save module.state_dict(), not the module"));
+    return fail(Errc::unsupported, cat(name, ": the pickle holds neither a state_dict nor a module"));
   PickledStateDict out;
   const PyObj* dict = root->get();
   // A training checkpoint {"epoch": ..., "model_state_dict": {...}, "optimizer_state_dict": ...}:

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,13 +34,24 @@ struct PickledTensor {
   std::vector<int64_t> size, stride;
 };
 
+// One module record of a pickled module or TorchScript archive: its path ("" for the root,
+// "encoder." for a child), class, and its plain attributes (batch_first, ...) as strings.
+struct PickledModule {
+  std::string prefix, cls;
+  std::map<std::string, std::string> attrs;
+};
+
 struct PickledStateDict {
   std::vector<PickledTensor> tensors;  // in pickle order
   std::string from_key;                // non-empty: taken from checkpoint[from_key]
+  std::string module_class;            // non-empty: a whole module (torch.save(model), TorchScript)
+  std::vector<PickledModule> modules;  // its records, root first
 };
 
-// Decodes data.pkl holding a state_dict ({name: tensor}), or a training checkpoint dict whose
-// "state_dict" / "model_state_dict" / "model" entry is one; `name` prefixes error messages.
+// Decodes data.pkl holding a state_dict ({name: tensor}), a training checkpoint dict whose
+// "state_dict" / "model_state_dict" / "model" entry is one, or a whole module (torch.save(model)
+// or a TorchScript archive): classes become inert records (never imported or called) whose
+// tensors are named by path as a state_dict would; `name` prefixes error messages.
 // Errors: unsupported (a global or callable outside the allow-list, not a dict of tensors),
 // bad_metadata (an opcode outside the allow-list, malformed stack, more than `max_objects`
 // values built), truncated.
