@@ -3,63 +3,22 @@
 // inferred, writes atomically (a failure leaves no file), then self-checks: the written file is
 // loaded and run on a random input and compared with an fp64 evaluation of the SOURCE's own
 // semantics (its gate order and storage); above tolerance the output is removed and it fails.
-#include <cmath>
 #include <cstdio>
-#include <random>
 #include <sys/stat.h>
 
-#include "recur/format.hpp"
-#include "recur/model.hpp"
 #include "tools/command.hpp"
 #include "tools/convert/contained.hpp"
 #include "tools/convert/convert.hpp"
+#include "tools/convert/write_checked.hpp"
 
 namespace recur::cli {
 namespace {
 
-struct SelfCheck {
-  double max_abs = 0, max_rel = 0;
-  bool ok = true;
-};
-
-// Runs `path` on x (T=7, B=2) and compares with conv.reference; |a - e| <= atol + rtol * |e|.
-Result<SelfCheck> self_check(const std::string& path, const convert::Conversion& conv, double atol, double rtol) {
-  auto model = Model::load(path);
-  if (!model.ok()) return model.status();
-  const int64_t T = 7, B = 2, I = conv.spec.input_size();
-  std::mt19937 rng(1234);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(T * B * I));
-  for (float& v : x) v = dist(rng);
-  RunInput in;
-  in.x = x.data();
-  in.seq_len = T;
-  in.batch = B;
-  in.batch_first = conv.spec.batch_first;
-  RunOptions ro;
-  ro.threads = 1;
-  auto out = model->run(in, ro);
-  if (!out.ok()) return out.status();
-  auto ref = conv.reference(std::vector<double>(x.begin(), x.end()), T, B);
-  if (!ref.ok()) return ref.status();
-  if (ref->size() != out->y.size())
-    return Status(Errc::internal, "self-check: output sizes differ (" + std::to_string(out->y.size()) + " vs reference " +
-                                      std::to_string(ref->size()) + ")");
-  SelfCheck c;
-  for (size_t k = 0; k < ref->size(); ++k) {
-    double e = (*ref)[k], a = out->y[k], d = std::fabs(a - e);
-    c.max_abs = std::max(c.max_abs, d);
-    if (std::fabs(e) > 1e-6) c.max_rel = std::max(c.max_rel, d / std::fabs(e));
-    if (!(d <= atol + rtol * std::fabs(e))) c.ok = false;
-  }
-  return c;
-}
-
 struct Opts {
   std::string src, out;
   convert::ConvertOptions conv;
-  bool bidirectional = false, no_check = false;
-  double atol = 1e-5, rtol = 1e-4;
+  bool bidirectional = false;
+  convert::CheckOptions check;
 };
 
 // The whole conversion: import, summary, atomic write, self-check (removes the file if it fails).
@@ -71,39 +30,13 @@ int run_convert(Opts& o, uint64_t source_bytes) {
     std::fprintf(stderr, "recur convert: %s\n", conv.status().to_string().c_str());
     return 1;
   }
-  const ModelSpec& spec = conv->spec;
-  std::printf("source: %s (%s)\n", o.src.c_str(), convert::source_format_name(conv->format));
-  for (const auto& l : conv->layers) std::printf("  %s\n", l.c_str());
-  for (const auto& n : conv->notes) std::printf("  note: %s\n", n.c_str());
-  std::printf("summary: %zu recurrent layer(s)%s, input %lld, output %lld per %s, %lld parameters, layout %s\n",
-              spec.layers.size(), spec.head ? " + dense head" : "", static_cast<long long>(spec.input_size()),
-              static_cast<long long>(spec.output_size()),
-              spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
-              static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
-  Status w = write_model(spec, o.out);
-  if (!w.ok()) {
-    std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
+  std::printf("%s", convert::conversion_summary(o.src, *conv).c_str());
+  auto written = convert::write_checked(*conv, o.out, o.check);
+  if (!written.ok()) {
+    std::fprintf(stderr, "recur convert: %s\n", written.status().to_string().c_str());
     return 1;
   }
-  if (o.no_check) {
-    std::printf("wrote %s (self-check skipped)\n", o.out.c_str());
-    return 0;
-  }
-  auto check = self_check(o.out, *conv, o.atol, o.rtol);
-  if (!check.ok() || !check->ok) {
-    std::remove(o.out.c_str());
-    if (!check.ok())
-      std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
-    else
-      std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
-                           "(atol %.3g, rtol %.3g); %s not written\n",
-                   check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
-    return 1;
-  }
-  std::printf("self-check: recur vs fp64 %s reference on a random input (T=7, B=2): max abs error %.3g, "
-              "max rel error %.3g — ok\n",
-              convert::source_format_name(conv->format), check->max_abs, check->max_rel);
-  std::printf("wrote %s\n", o.out.c_str());
+  std::printf("%s", written->c_str());
   return 0;
 }
 
@@ -125,9 +58,9 @@ const Command kConvert{
       sub.add_flag("--softmax", o->conv.arch.softmax, "state_dicts: softmax after the head");
       sub.add_flag("--last-step", o->conv.arch.last_step, "state_dicts: head on the last step only");
       sub.add_option("--name", o->conv.name, "model name stored in the file (default: the source's stem)");
-      sub.add_flag("--no-check", o->no_check, "skip the self-check");
-      sub.add_option("--check-atol", o->atol, "self-check absolute tolerance (default 1e-5)");
-      sub.add_option("--check-rtol", o->rtol, "self-check relative tolerance (default 1e-4)");
+      sub.add_flag("--no-check", o->check.skip, "skip the self-check");
+      sub.add_option("--check-atol", o->check.atol, "self-check absolute tolerance (default 1e-5)");
+      sub.add_option("--check-rtol", o->check.rtol, "self-check relative tolerance (default 1e-4)");
       return [o, &sub]() -> int {
         if (sub.count("--bidirectional")) o->conv.arch.bidirectional = o->bidirectional;
         struct stat src_stat {};

@@ -1,0 +1,27 @@
+// The second half of `recur convert`, shared by the CLI and the Python package: the summary of a
+// conversion, the atomic write, and the self-check of the written file against the source's
+// fp64 reference (a failed check removes the file).
+#pragma once
+
+#include <string>
+
+#include "recur/status.hpp"
+#include "tools/convert/convert.hpp"
+
+namespace recur::convert {
+
+struct CheckOptions {
+  bool skip = false;   // write without the self-check
+  double atol = 1e-5;  // |recur - reference| <= atol + rtol * |reference|, element by element
+  double rtol = 1e-4;
+};
+
+// "source: SRC (format)", one line per layer, the notes and "summary: ..." (newline-terminated).
+std::string conversion_summary(const std::string& source, const Conversion& conv);
+
+// Writes conv.spec to `out` atomically, then loads it and runs it on a random input (T=7, B=2)
+// against conv.reference. Returns the closing lines ("self-check: ... ok\nwrote OUT\n"); on a
+// failed or impossible self-check the file is removed and the status says why.
+Result<std::string> write_checked(const Conversion& conv, const std::string& out, const CheckOptions& check);
+
+}  // namespace recur::convert
