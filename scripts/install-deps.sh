@@ -12,6 +12,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libhdf5-dev libzip-dev
   libcpp-httplib-dev
+  python3-dev python3-venv python3-torch  # the Python package and its tests (scripts/python-tests.sh)
 )
 # `install-deps.sh fuzz` adds the toolchain for scripts/fuzz.sh (clang-14 + libFuzzer).
 if [ "${1:-}" = fuzz ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds, and runs the whole test suite with ctest:
 # under ASan+UBSan (plus sanitizer canaries that must fire), the concurrency tests under TSan,
-# then the release build, whose ctest summary closes the output.
+# then the release build and its ctest; last the Python package (built with pip, tested with pytest,
+# whose summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -30,3 +31,5 @@ TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j"$jobs" -L "concurrency|canar
 build release ""
 echo "== release: ctest"
 ctest --preset release -j"$jobs"
+
+bash scripts/python-tests.sh
