@@ -50,13 +50,23 @@ const Command kConvert{
       sub.add_option("--layers", o->conv.arch.layers, "state_dicts: number of stacked layers (checked)");
       sub.add_flag("--bidirectional", o->bidirectional, "state_dicts: the module is bidirectional (checked)");
       sub.add_option("--proj-size", o->conv.arch.proj_size, "state_dicts: LSTM proj_size (checked)");
-      sub.add_flag("--batch-first", o->conv.arch.batch_first, "state_dicts: the module used batch_first=True");
+      auto* arch = &o->conv.arch;
+      auto* batch_first = sub.add_flag_callback(
+          "--batch-first", [arch] { arch->batch_first = true; },
+          "state_dicts: the module takes x as (B, T, F) (batch_first=True)");
+      sub.add_flag_callback("--time-major", [arch] { arch->batch_first = false; },
+                            "state_dicts: the module takes x as (T, B, F) (default for a bare nn.LSTM/GRU/RNN)")
+          ->excludes(batch_first);
       sub.add_option("--nonlinearity", o->conv.arch.nonlinearity, "state_dicts, rnn: tanh | relu");
       sub.add_option("--prefix", o->conv.arch.prefix, "state_dicts: key prefix of the recurrent module, e.g. 'lstm.'");
       sub.add_option("--head", o->conv.arch.head, "state_dicts: none | linear (default: inferred)");
       sub.add_option("--head-prefix", o->conv.arch.head_prefix, "state_dicts: key prefix of the head, e.g. 'fc.'");
       sub.add_flag("--softmax", o->conv.arch.softmax, "state_dicts: softmax after the head");
-      sub.add_flag("--last-step", o->conv.arch.last_step, "state_dicts: head on the last step only");
+      auto* last_step = sub.add_flag_callback("--last-step", [arch] { arch->last_step = true; },
+                                              "state_dicts: the head reads the last step only (out[:, -1])");
+      sub.add_flag_callback("--every-step", [arch] { arch->last_step = false; },
+                            "state_dicts: the head is applied at every step")
+          ->excludes(last_step);
       sub.add_option("--name", o->conv.name, "model name stored in the file (default: the source's stem)");
       sub.add_flag("--no-check", o->check.skip, "skip the self-check");
       sub.add_option("--check-atol", o->check.atol, "self-check absolute tolerance (default 1e-5)");

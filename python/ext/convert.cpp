@@ -123,7 +123,7 @@ void register_convert(nb::module_& m) {
       .def_prop_rw("proj_size", [](const ConvertOptions& o) { return o.conv.arch.proj_size; },
                    [](ConvertOptions& o, int64_t v) { o.conv.arch.proj_size = v; })
       .def_prop_rw("batch_first", [](const ConvertOptions& o) { return o.conv.arch.batch_first; },
-                   [](ConvertOptions& o, bool v) { o.conv.arch.batch_first = v; })
+                   [](ConvertOptions& o, std::optional<bool> v) { o.conv.arch.batch_first = v; }, nb::arg("value").none())
       .def_prop_rw("nonlinearity", [](const ConvertOptions& o) { return o.conv.arch.nonlinearity; },
                    [](ConvertOptions& o, std::string v) { o.conv.arch.nonlinearity = std::move(v); })
       .def_prop_rw("prefix", [](const ConvertOptions& o) { return o.conv.arch.prefix; },
@@ -135,7 +135,7 @@ void register_convert(nb::module_& m) {
       .def_prop_rw("softmax", [](const ConvertOptions& o) { return o.conv.arch.softmax; },
                    [](ConvertOptions& o, bool v) { o.conv.arch.softmax = v; })
       .def_prop_rw("last_step", [](const ConvertOptions& o) { return o.conv.arch.last_step; },
-                   [](ConvertOptions& o, bool v) { o.conv.arch.last_step = v; })
+                   [](ConvertOptions& o, std::optional<bool> v) { o.conv.arch.last_step = v; }, nb::arg("value").none())
       .def_prop_rw("name", [](const ConvertOptions& o) { return o.conv.name; },
                    [](ConvertOptions& o, std::string v) { o.conv.name = std::move(v); })
       .def_prop_rw("no_check", [](const ConvertOptions& o) { return o.check.skip; },

@@ -74,8 +74,7 @@ struct PyModel {
   int64_t h_width = 0;  // widest Hout over the layers: h0/h_n are (L*D, B, h_width)
   int64_t c_width = 0;  // widest lstm H: c0/c_n are (L*D, B, c_width); 0 = no lstm layer
 
-  // The layout of x and y when the caller names none: the one the model was converted with.
-  bool own_batch_first() const { return model.spec().batch_first; }
+  bool own_batch_first() const { return model.batch_first(); }
   RunOptions run_options() const {
     RunOptions o;
     o.threads = threads;
@@ -106,6 +105,8 @@ PyModel load(const std::string& path, const std::optional<std::string>& precisio
 nb::tuple run(const PyModel& m, const FloatArray& x, const std::optional<LengthArray>& lengths,
               const std::optional<FloatArray>& h0, const std::optional<FloatArray>& c0,
               std::optional<bool> batch_first) {
+  // None: Layout::model, the layout the model was converted with.
+  const Layout layout = !batch_first ? Layout::model : *batch_first ? Layout::batch_first : Layout::time_major;
   const bool bf = batch_first.value_or(m.own_batch_first());
   const std::vector<int64_t> x_dims = dims_of(x);
   if (x_dims.size() != 3)
@@ -126,7 +127,7 @@ nb::tuple run(const PyModel& m, const FloatArray& x, const std::optional<LengthA
   in.x = x.data();
   in.seq_len = T;
   in.batch = B;
-  in.batch_first = bf;
+  in.layout = layout;
   in.h0 = h0 ? h0->data() : nullptr;
   in.c0 = c0 ? c0->data() : nullptr;
   in.lengths = lengths ? lengths->data() : nullptr;

@@ -46,6 +46,8 @@ def convert(src: PathLike, dst: PathLike, **options: Any) -> str:
             ``batch_first``, ``nonlinearity``, ``prefix``, ``head`` (``"none"``, ``"linear"``),
             ``head_prefix``, ``softmax``, ``last_step``, ``name``, ``no_check``, ``check_atol``,
             ``check_rtol``. The state_dict options apply to ``.pt``/``.safetensors`` sources.
+            ``batch_first=True`` / ``False`` is ``--batch-first`` / ``--time-major``, and
+            ``last_step=True`` / ``False`` is ``--last-step`` / ``--every-step`` (None: unsaid).
 
     Returns:
         the summary the CLI prints: the layers found, what was inferred, the self-check's errors.

@@ -21,7 +21,8 @@ std::string conversion_summary(const std::string& source, const Conversion& conv
 
 // Writes conv.spec to `out` atomically, then loads it and runs it on a random input (T=7, B=2)
 // against conv.reference. Returns the closing lines ("self-check: ... ok\nwrote OUT\n"); on a
-// failed or impossible self-check the file is removed and the status says why.
+// failed or impossible self-check the file is removed and the status says why. The closing
+// lines also list what the self-check could not cover (Conversion::unchecked).
 Result<std::string> write_checked(const Conversion& conv, const std::string& out, const CheckOptions& check);
 
 }  // namespace recur::convert
