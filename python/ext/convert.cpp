@@ -1,10 +1,12 @@
 // recur._recur.convert_file / convert_state_dict: `recur convert` for Python. The same importers,
 // options, summary, atomic write and self-check as the CLI (tools/convert/write_checked.hpp),
 // and, as there, Keras sources (libhdf5) converted in a capped child process.
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include <nanobind/nanobind.h>
@@ -54,7 +56,12 @@ Result<std::string> convert_contained(const std::string& src, const std::string&
   const uint64_t bytes = ::stat(src.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   std::FILE* text = std::tmpfile();
   if (!text) return Status(Errc::io, cat(src, ": cannot create a temporary file for the conversion"));
+  const pid_t parent = ::getpid();
   const int rc = convert::run_contained(src, convert::limits_for_source(bytes), [&] {
+    // In the child, a crash must kill it plainly: not run Python's faulthandler, which would
+    // print the parent's Python stack as if the parent had crashed.
+    if (::getpid() != parent)
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
     Result<std::string> r = convert_and_write(src, out, o, [&] { return convert::convert_file(src, o.conv); });
     const std::string& s = r.ok() ? *r : r.status().message();
     std::fwrite(s.data(), 1, s.size(), text);

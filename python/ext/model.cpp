@@ -13,6 +13,7 @@
 #include <nanobind/stl/string.h>
 
 #include "errors.hpp"
+#include "formats/shape_str.hpp"
 #include "recur/format.hpp"
 #include "recur/model.hpp"
 #include "tools/convert/util.hpp"
@@ -22,7 +23,6 @@ namespace recur::py {
 namespace {
 
 using convert::cat;
-using convert::shape_str;
 using FloatArray = nb::ndarray<const float, nb::c_contig, nb::device::cpu>;
 using LengthArray = nb::ndarray<const int32_t, nb::c_contig, nb::device::cpu>;
 using NumpyArray = nb::ndarray<nb::numpy, float>;
