@@ -3,7 +3,7 @@
 # python3-torch), the test requirements from PyPI, `pip install ./python` (the recur package,
 # built by scikit-build-core + nanobind), then pytest on python/tests and examples/ray.
 # Re-runs reuse the virtualenv (requirements reinstalled only when the file changes) and the
-# package's CMake build folder (python/build/), so they take seconds plus the tests.
+# package's CMake build folder (build/python-package/), so they take seconds plus the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +22,11 @@ fi
 
 echo "== python: pip install ./python"
 log=build/python-package.log
+# A build folder of its own, kept: with the same virtualenv (no build isolation) a re-run only
+# rebuilds what changed.
 CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$venv/bin/pip" install --no-build-isolation --no-deps \
-  --disable-pip-version-check --force-reinstall ./python > "$log" 2>&1 \
+  --disable-pip-version-check --force-reinstall --config-settings=build-dir="$PWD/build/python-package" \
+  ./python > "$log" 2>&1 \
   || { grep -E "error|Error" "$log" | head -40; exit 1; }
 
 echo "== python: pytest"

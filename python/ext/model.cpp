@@ -214,9 +214,6 @@ void register_model(nb::module_& m) {
            nb::arg("path"), nb::arg("precision").none(), nb::arg("threads"))
       .def_prop_ro("input_size", [](const PyModel& m) { return m.model.input_size(); })
       .def_prop_ro("output_size", [](const PyModel& m) { return m.model.output_size(); })
-      .def_prop_ro("state_rows", [](const PyModel& m) { return m.model.num_state_rows(); })
-      .def_prop_ro("h_width", [](const PyModel& m) { return m.h_width; })
-      .def_prop_ro("c_width", [](const PyModel& m) { return m.c_width; })
       .def_prop_ro("batch_first", &PyModel::own_batch_first)
       .def_prop_ro("isa", [](const PyModel& m) { return std::string(isa_name(m.model.isa())); })
       .def("run", &run, nb::arg("x").noconvert(), nb::arg("lengths").noconvert().none(),
