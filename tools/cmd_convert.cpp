@@ -1,8 +1,8 @@
 // `recur convert SRC -o OUT.recur [options]`: ONNX, PyTorch (.pt/.pth), .safetensors, Keras
 // (.keras/.h5) or the seed's LSTM_v1 state_dict -> .recur. Prints the layers found and what was
-// inferred, writes atomically (a failure leaves no file), then self-checks: the written file is
-// loaded and run on a random input and compared with an fp64 evaluation of the SOURCE's own
-// semantics (its gate order and storage); above tolerance the output is removed and it fails.
+// inferred, writes a staged file next to the output, self-checks it (loaded and run on a random
+// input and compared with an fp64 evaluation of the SOURCE's own semantics, its gate order and
+// storage), and only then renames it onto the output: a failure leaves the destination as it was.
 #include <cstdio>
 #include <sys/stat.h>
 
@@ -21,7 +21,7 @@ struct Opts {
   convert::CheckOptions check;
 };
 
-// The whole conversion: import, summary, atomic write, self-check (removes the file if it fails).
+// The whole conversion: import, summary, staged write, self-check, rename onto the destination.
 // source_bytes: the source's size (0 if unknown), for progress lines on large sources.
 int run_convert(Opts& o, uint64_t source_bytes) {
   if (source_bytes > (16u << 20)) o.conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };

@@ -33,8 +33,9 @@ def convert(src: PathLike, dst: PathLike, **options: Any) -> str:
     """Convert an ONNX, PyTorch (``.pt``/``.pth`` state_dict), ``.safetensors`` or Keras
     (``.keras``/``.h5``) model into a ``.recur`` file, exactly as ``recur convert SRC -o DST`` does.
 
-    The file is written atomically, then loaded, run on a random input and compared with an fp64
-    evaluation of the source's own semantics; above tolerance it is removed and this raises.
+    The model is written to a staged file next to ``dst``, loaded, run on a random input and
+    compared with an fp64 evaluation of the source's own semantics, and only then renamed onto
+    ``dst``; on any failure this raises and an existing ``dst`` is left as it was.
     Keras sources are read in a child process with memory and CPU-time caps (libhdf5 is not
     hardened against crafted files).
 
@@ -53,7 +54,6 @@ def convert(src: PathLike, dst: PathLike, **options: Any) -> str:
         the summary the CLI prints: the layers found, what was inferred, the self-check's errors.
 
     Raises:
-        recur.Error: an unreadable or unsupported source, a bad option, a failed self-check
-            (nothing is left at ``dst`` then).
+        recur.Error: an unreadable or unsupported source, a bad option, a failed self-check.
     """
     return _recur.convert_file(os.fspath(src), os.fspath(dst), _options(options))

@@ -165,24 +165,28 @@ def from_torch(module: Any, path: Optional[PathLike] = None, *, batch_first: Opt
         options.update(head="linear", head_prefix=head_prefix, last_step=head == "last_step")
 
     tensors = _state_dict(module, [rnn_prefix] + ([head_prefix] if head_prefix else []))
-    tmp = None if path is not None else tempfile.mkdtemp(prefix="recur-")
-    out = os.fspath(path) if path is not None else os.path.join(tmp, "model.recur")
+    # Staged beside the destination (or in a temporary folder) and moved onto it only once
+    # checked: a failure leaves an existing file at `path` as it was.
+    dest = os.fspath(path) if path is not None else None
+    tmp = tempfile.mkdtemp(prefix=".recur-", dir=os.path.dirname(os.path.abspath(dest)) if dest else None)
+    staged = os.path.join(tmp, "model.recur")
     try:
-        _recur.convert_state_dict(tensors, f"<{type(module).__name__}>", out, _options(options))
-        model = Model(out, precision=precision, threads=threads)
+        _recur.convert_state_dict(tensors, f"<{type(module).__name__}>", staged, _options(options))
+        model = Model(staged, precision=precision, threads=threads)
         if check:
-            _check_against_module(model, module, probe, own_batch_first, layout_bf, out if path else None)
-        if tmp is not None:
+            _check_against_module(model, module, probe, own_batch_first, layout_bf)
+        if dest is None:
             model.info()  # read while the file exists
+        else:
+            os.replace(staged, dest)
+            model._path = dest
         return model
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _check_against_module(model: Model, module: Any, probe: np.ndarray, own_bf: bool, layout_bf: bool,
-                          written: Optional[str]) -> None:
-    """recur's output on `probe` against the module's own fp64 forward; removes `written` on a mismatch."""
+def _check_against_module(model: Model, module: Any, probe: np.ndarray, own_bf: bool, layout_bf: bool) -> None:
+    """recur's output on `probe` against the module's own fp64 forward."""
     expect = _forward64(module, probe)
     x = probe if own_bf == layout_bf else np.ascontiguousarray(probe.transpose(1, 0, 2))
     got = model.run(x).y
@@ -190,8 +194,6 @@ def _check_against_module(model: Model, module: Any, probe: np.ndarray, own_bf: 
         expect = expect.transpose(1, 0, 2)
     tolerance = 1e-5 + 1e-4 * np.abs(expect) if expect.shape == got.shape else None
     if tolerance is None or not np.all(np.abs(got - expect) <= tolerance):
-        if written:
-            os.remove(written)
         detail = (f"shape {got.shape} vs the module's {expect.shape}" if tolerance is None
                   else f"max abs error {np.max(np.abs(got - expect)):.3g}")
         raise Error("invalid_model",

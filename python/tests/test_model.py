@@ -220,9 +220,11 @@ def test_convert_summary_and_errors(tmp_path):
         recur.convert(src, tmp_path / "c.recur", colour="red")
     with pytest.raises(recur.Error, match="wrong type"):
         recur.convert(src, tmp_path / "c.recur", layers="two")
-    with pytest.raises(recur.Error) as e:  # a self-check that cannot pass: nothing left behind
+    (tmp_path / "d.recur").write_bytes(b"kept")
+    with pytest.raises(recur.Error) as e:  # a self-check that cannot pass: the old file stays
         recur.convert(src, tmp_path / "d.recur", batch_first=False, check_atol=0.0, check_rtol=0.0)
-    assert "self-check FAILED" in e.value.message and not (tmp_path / "d.recur").exists()
+    assert "self-check FAILED" in e.value.message and (tmp_path / "d.recur").read_bytes() == b"kept"
+    assert sorted(os.listdir(tmp_path)) == ["a.recur", "d.recur"]
 
 
 def test_convert_keras_is_contained(tmp_path):

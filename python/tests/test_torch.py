@@ -152,10 +152,12 @@ def test_head_named_explicitly_and_wrongly(tmp_path):
     x = inputs(net.rnn)
     model = recur.from_torch(net, head="last_step")
     assert_close(model.run(x).y, forward64(net, x))
+    (tmp_path / "wrong.recur").write_bytes(b"kept")
     with pytest.raises(recur.Error) as e:  # every step: not what the module computes
         recur.from_torch(net, tmp_path / "wrong.recur", head="every_step")
     assert e.value.code == "invalid_model" and "differs from the module's own forward" in e.value.message
-    assert not (tmp_path / "wrong.recur").exists()
+    assert (tmp_path / "wrong.recur").read_bytes() == b"kept"  # an existing file is left as it was
+    assert sorted(os.listdir(tmp_path)) == ["wrong.recur"]
 
 
 def test_lstm_v1(tmp_path):

@@ -1,9 +1,14 @@
 // conversion_summary / write_checked: what `recur convert` prints, writes and checks.
 #include "tools/convert/write_checked.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "recur/format.hpp"
@@ -72,22 +77,39 @@ std::string conversion_summary(const std::string& source, const Conversion& conv
 }
 
 Result<std::string> write_checked(const Conversion& conv, const std::string& out, const CheckOptions& check) {
-  RECUR_TRY(write_model(conv.spec, out));
-  if (check.skip) return cat("wrote ", out, " (self-check skipped)\n");
-  auto result = self_check(out, conv, check.atol, check.rtol);
-  if (!result.ok() || !result->ok) {
-    std::remove(out.c_str());
-    if (!result.ok()) return Status(result.status()).with_context("self-check could not run");
-    return Status(Errc::invalid_model,
-                  format("self-check FAILED: max abs error %.3g, max rel error %.3g (atol %.3g, rtol %.3g); ",
-                         result->max_abs, result->max_rel, check.atol, check.rtol) +
-                      out + " not written");
+  // Staged next to the destination and renamed over it only once checked: a failed convert
+  // leaves an existing destination exactly as it was.
+  std::string staged = out + ".XXXXXX";
+  const int fd = ::mkstemp(staged.data());
+  if (fd < 0) return Status(Errc::io, cat(out, ": cannot create a file next to it: ", std::strerror(errno)));
+  ::close(fd);
+  Status written = write_model(conv.spec, staged);
+  if (!written.ok()) {
+    std::remove(staged.c_str());
+    return written;
   }
-  std::string s = cat("self-check: recur vs the converter's own fp64 reading of the ", source_format_name(conv.format),
-                      " source (its gate order and storage) on a random input (T=7, B=2): ",
-                      format("max abs error %.3g, max rel error %.3g", result->max_abs, result->max_rel), " — ok\n");
-  for (const auto& u : conv.unchecked) s += cat("  not checked (the source does not state it): ", u, "\n");
-  return s + cat("wrote ", out, "\n");
+  std::string s;
+  if (!check.skip) {
+    auto result = self_check(staged, conv, check.atol, check.rtol);
+    if (!result.ok() || !result->ok) {
+      std::remove(staged.c_str());
+      if (!result.ok()) return Status(result.status()).with_context("self-check could not run");
+      return Status(Errc::invalid_model,
+                    format("self-check FAILED: max abs error %.3g, max rel error %.3g (atol %.3g, rtol %.3g); ",
+                           result->max_abs, result->max_rel, check.atol, check.rtol) +
+                        out + " not written");
+    }
+    s = cat("self-check: recur vs the converter's own fp64 reading of the ", source_format_name(conv.format),
+            " source (its gate order and storage) on a random input (T=7, B=2): ",
+            format("max abs error %.3g, max rel error %.3g", result->max_abs, result->max_rel), " — ok\n");
+    for (const auto& u : conv.unchecked) s += cat("  not checked (the source does not state it): ", u, "\n");
+  }
+  if (std::rename(staged.c_str(), out.c_str()) != 0) {
+    const Status renamed(Errc::io, cat("cannot rename the converted model onto ", out, ": ", std::strerror(errno)));
+    std::remove(staged.c_str());
+    return renamed;
+  }
+  return s + cat("wrote ", out, check.skip ? " (self-check skipped)" : "", "\n");
 }
 
 }  // namespace recur::convert

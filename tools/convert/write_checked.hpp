@@ -1,6 +1,6 @@
 // The second half of `recur convert`, shared by the CLI and the Python package: the summary of a
-// conversion, the atomic write, and the self-check of the written file against the source's
-// fp64 reference (a failed check removes the file).
+// conversion, the staged write, and the self-check of the written file against the source's
+// fp64 reference before it replaces the destination.
 #pragma once
 
 #include <string>
@@ -19,10 +19,10 @@ struct CheckOptions {
 // "source: SRC (format)", one line per layer, the notes and "summary: ..." (newline-terminated).
 std::string conversion_summary(const std::string& source, const Conversion& conv);
 
-// Writes conv.spec to `out` atomically, then loads it and runs it on a random input (T=7, B=2)
-// against conv.reference. Returns the closing lines ("self-check: ... ok\nwrote OUT\n"); on a
-// failed or impossible self-check the file is removed and the status says why. The closing
-// lines also list what the self-check could not cover (Conversion::unchecked).
+// Writes conv.spec to a staged file next to `out`, loads it and runs it on a random input (T=7,
+// B=2) against conv.reference, and only then renames it onto `out`: any failure leaves an
+// existing `out` as it was, and the status says why. Returns the closing lines ("self-check: ...
+// ok", what the self-check could not cover (Conversion::unchecked), "wrote OUT").
 Result<std::string> write_checked(const Conversion& conv, const std::string& out, const CheckOptions& check);
 
 }  // namespace recur::convert
