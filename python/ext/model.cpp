@@ -95,7 +95,7 @@ PyModel load(const std::string& path, const std::optional<std::string>& precisio
     return Model::load(path, options);
   }();
   PyModel m{take(std::move(loaded)), threads};
-  for (const RecurrentLayer& l : m.model.spec().layers) {
+  for (const LayerConfig& l : m.model.config().layers) {
     m.h_width = std::max(m.h_width, l.output_size());
     if (l.cell == CellType::lstm) m.c_width = std::max(m.c_width, l.hidden_size);
   }
