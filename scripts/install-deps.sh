@@ -13,6 +13,7 @@ PACKAGES=(
   libhdf5-dev libzip-dev
   libcpp-httplib-dev libboost-dev  # the service: Beast server, httplib client
   clang-14 libclang-rt-14-dev libomp-14-dev  # the TSan stage: clang's TSan, libomp + libarcher
+  python3-dev python3-venv python3-torch  # the Python package and its tests (scripts/python-tests.sh)
 )
 # `install-deps.sh fuzz` adds libFuzzer for scripts/fuzz.sh (clang-14 is in the base list).
 if [ "${1:-}" = fuzz ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds, and runs the whole test suite with ctest:
 # under ASan+UBSan (plus sanitizer canaries that must fire), under TSan, then the release
-# build, whose ctest summary closes the output. (Label no-asan: tests that build or install
-# against the library, skipped under both sanitizers.)
+# build and its ctest (label no-asan: tests that build or install against the library, skipped
+# under both sanitizers); last the Python package (built with pip, tested with pytest, whose
+# summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -34,3 +35,5 @@ ctest --preset tsan -j"$jobs" --label-exclude no-asan
 build release ""
 echo "== release: ctest"
 ctest --preset release -j"$jobs"
+
+bash scripts/python-tests.sh

@@ -3,77 +3,23 @@
 // inferred, writes a staged file next to the output, self-checks it (loaded and run on a random
 // input and compared with an fp64 evaluation of the SOURCE's own semantics, its gate order and
 // storage), and only then renames it onto the output: a failure leaves the destination as it was.
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <random>
+#include <sys/stat.h>
 
-#include "recur/format.hpp"
-#include "recur/model.hpp"
 #include "tools/command.hpp"
 #include "tools/convert/contained.hpp"
 #include "tools/convert/convert.hpp"
+#include "tools/convert/write_checked.hpp"
 
 namespace recur::cli {
 namespace {
 
-struct SelfCheck {
-  double max_abs = 0, max_rel = 0;
-  bool ok = true;
-};
-
-// Runs `path` on x (T=7, B=2) and compares with conv.reference; |a - e| <= atol + rtol * |e|.
-Result<SelfCheck> self_check(const std::string& path, const convert::Conversion& conv, double atol, double rtol) {
-  auto model = Model::load(path);
-  if (!model.ok()) return model.status();
-  const int64_t T = 7, B = 2, I = conv.spec.embedding ? 1 : conv.spec.input_size();
-  std::mt19937 rng(1234);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(T * B * I));
-  for (float& v : x) v = dist(rng);
-  std::vector<int64_t> tokens;  // an embedding model: random ids, given to the reference as doubles
-  if (conv.spec.embedding) {
-    for (float& v : x) {
-      tokens.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(conv.spec.embedding->vocab_size)));
-      v = static_cast<float>(tokens.back());
-    }
-  }
-  RunInput in;
-  in.x = tokens.empty() ? x.data() : nullptr;
-  in.tokens = tokens.empty() ? nullptr : tokens.data();
-  in.seq_len = T;
-  in.batch = B;
-  in.layout = conv.spec.batch_first ? Layout::batch_first : Layout::time_major;  // the reference's
-  RunOptions ro;
-  ro.threads = 1;
-  auto out = model->run(in, ro);
-  if (!out.ok()) return out.status();
-  auto ref = conv.reference(std::vector<double>(x.begin(), x.end()), T, B);
-  if (!ref.ok()) return ref.status();
-  if (ref->size() != out->y.size())
-    return Status(Errc::internal, "self-check: output sizes differ (" + std::to_string(out->y.size()) + " vs reference " +
-                                      std::to_string(ref->size()) + ")");
-  SelfCheck c;
-  for (size_t k = 0; k < ref->size(); ++k) {
-    double e = (*ref)[k], a = out->y[k], d = std::fabs(a - e);
-    c.max_abs = std::max(c.max_abs, d);
-    if (std::fabs(e) > 1e-6) c.max_rel = std::max(c.max_rel, d / std::fabs(e));
-    if (!(d <= atol + rtol * std::fabs(e))) c.ok = false;
-  }
-  return c;
-}
-
 struct Opts {
   std::string src, out;
   convert::ConvertOptions conv;
-  bool bidirectional = false, no_check = false;
+  bool bidirectional = false;
+  convert::CheckOptions check;
   std::vector<std::string> meta;  // --meta KEY=VALUE
-  double atol = 1e-5, rtol = 1e-4;
 };
 
 // The whole conversion: import, summary, staged write, self-check, rename onto the destination.
@@ -85,57 +31,13 @@ int run_convert(Opts& o, uint64_t source_bytes) {
     std::fprintf(stderr, "recur convert: %s\n", conv.status().to_string().c_str());
     return 1;
   }
-  const ModelSpec& spec = conv->spec;
-  std::printf("source: %s (%s)\n", o.src.c_str(), convert::source_format_name(conv->format));
-  for (const auto& l : conv->layers) std::printf("  %s\n", l.c_str());
-  for (const auto& n : conv->notes) std::printf("  note: %s\n", n.c_str());
-  std::printf("summary: %zu recurrent layer(s)%s, input %lld, output %lld per %s, %lld parameters, layout %s\n",
-              spec.layers.size(), spec.head ? " + dense head" : "", static_cast<long long>(spec.input_size()),
-              static_cast<long long>(spec.output_size()),
-              spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
-              static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
-  // Staged next to the destination and renamed over it only once checked: a failed convert
-  // leaves an existing destination exactly as it was.
-  std::string staged = o.out + ".XXXXXX";
-  const int fd = ::mkstemp(staged.data());
-  if (fd < 0) {
-    std::fprintf(stderr, "recur convert: io: %s: cannot create a file next to it: %s\n", o.out.c_str(), std::strerror(errno));
+  std::printf("%s", convert::conversion_summary(o.src, *conv).c_str());
+  auto written = convert::write_checked(*conv, o.out, o.check, o.conv.progress);
+  if (!written.ok()) {
+    std::fprintf(stderr, "recur convert: %s\n", written.status().to_string().c_str());
     return 1;
   }
-  ::close(fd);
-  if (o.conv.progress) o.conv.progress("writing " + o.out);
-  Status w = write_model(spec, staged);
-  if (!w.ok()) {
-    std::remove(staged.c_str());
-    std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
-    return 1;
-  }
-  if (!o.no_check) {
-    if (o.conv.progress) o.conv.progress("self-check: loading and running the converted model");
-    auto check = self_check(staged, *conv, o.atol, o.rtol);
-    if (!check.ok() || !check->ok) {
-      std::remove(staged.c_str());
-      if (!check.ok())
-        std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
-      else
-        std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
-                             "(atol %.3g, rtol %.3g); %s not written\n",
-                     check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
-      return 1;
-    }
-    std::printf("self-check: recur vs the converter's own fp64 reading of the %s source (its gate order and "
-                "storage) on a random input (T=7, B=2): max abs error %.3g, max rel error %.3g — ok\n",
-                convert::source_format_name(conv->format), check->max_abs, check->max_rel);
-    for (const auto& u : conv->unchecked)
-      std::printf("  not checked (the source does not state it): %s\n", u.c_str());
-  }
-  if (std::rename(staged.c_str(), o.out.c_str()) != 0) {
-    std::fprintf(stderr, "recur convert: io: cannot rename the converted model onto %s: %s\n", o.out.c_str(),
-                 std::strerror(errno));
-    std::remove(staged.c_str());
-    return 1;
-  }
-  std::printf("wrote %s%s\n", o.out.c_str(), o.no_check ? " (self-check skipped)" : "");
+  std::printf("%s", written->c_str());
   return 0;
 }
 
@@ -168,9 +70,9 @@ const Command kConvert{
           ->excludes(last_step);
       sub.add_option("--name", o->conv.name, "model name stored in the file (default: the source's stem)");
       sub.add_option("--meta", o->meta, "KEY=VALUE stored as user metadata (repeatable; over the source's own)");
-      sub.add_flag("--no-check", o->no_check, "skip the self-check");
-      sub.add_option("--check-atol", o->atol, "self-check absolute tolerance (default 1e-5)");
-      sub.add_option("--check-rtol", o->rtol, "self-check relative tolerance (default 1e-4)");
+      sub.add_flag("--no-check", o->check.skip, "skip the self-check");
+      sub.add_option("--check-atol", o->check.atol, "self-check absolute tolerance (default 1e-5)");
+      sub.add_option("--check-rtol", o->check.rtol, "self-check relative tolerance (default 1e-4)");
       return [o, &sub]() -> int {
         if (sub.count("--bidirectional")) o->conv.arch.bidirectional = o->bidirectional;
         for (const std::string& kv : o->meta) {

@@ -1,11 +1,10 @@
 // `recur inspect FILE [--json[=OUT]]`: version, layers, tensors, parameter count and file size.
 #include <cstdio>
 
-#include <nlohmann/json.hpp>
-
 #include "formats/shape_str.hpp"
 #include "recur/format.hpp"
 #include "tools/command.hpp"
+#include "tools/model_json.hpp"
 
 namespace recur::cli {
 namespace {
@@ -18,50 +17,6 @@ std::string activations_str(const RecurrentLayer& l) {
     if (a.alpha != 0.0f || a.beta != 0.0f) s += "(" + std::to_string(a.alpha) + "," + std::to_string(a.beta) + ")";
   }
   return s.empty() ? "default" : s;
-}
-
-nlohmann::json to_json(const ModelFile& f) {
-  using nlohmann::json;
-  const ModelSpec& spec = f.spec;
-  json layers = json::array();
-  if (spec.embedding) {
-    layers.push_back({{"type", "embedding"}, {"vocab_size", spec.embedding->vocab_size}, {"dim", spec.embedding->dim}});
-  }
-  for (const RecurrentLayer& l : spec.layers) {
-    json acts = json::array();
-    for (const Activation& a : l.activations) acts.push_back({{"name", a.name}, {"alpha", a.alpha}, {"beta", a.beta}});
-    layers.push_back({{"type", cell_name(l.cell)}, {"direction", direction_name(l.direction)},
-                      {"input_size", l.input_size}, {"hidden_size", l.hidden_size},
-                      {"proj_size", l.proj_size}, {"output_width", l.output_width()},
-                      {"clip", l.clip}, {"input_forget", l.input_forget},
-                      {"linear_before_reset", l.linear_before_reset}, {"peepholes", l.peepholes},
-                      {"activations", acts}});
-  }
-  if (spec.head) {
-    layers.push_back({{"type", "dense"}, {"input_size", spec.head->input_size},
-                      {"output_size", spec.head->output_size}, {"softmax", spec.head->softmax},
-                      {"last_step_only", spec.head->last_step_only}});
-  }
-  if (spec.final_state) {
-    layers.push_back({{"type", "final_state"}, {"first_row", spec.final_state->first_row},
-                      {"rows", spec.final_state->rows}, {"squeeze", spec.final_state->squeeze}});
-  }
-  json tensors = json::array();
-  for (const TensorInfo& t : f.info.tensors) {
-    tensors.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.size},
-                       {"offset", t.offset}});
-  }
-  char checksum[17];
-  std::snprintf(checksum, sizeof checksum, "%016llx", static_cast<unsigned long long>(f.info.checksum));
-  return {{"format_version", std::to_string(f.info.version_major) + "." + std::to_string(f.info.version_minor)},
-          {"file_size", f.info.file_size}, {"metadata_size", f.info.metadata_size},
-          {"data_size", f.info.data_size}, {"checksum_xxh64", checksum},
-          {"name", spec.name}, {"producer", spec.producer}, {"source", spec.source},
-          {"source_xxh64", spec.source_hash}, {"batch_first", spec.batch_first},
-          {"input_size", spec.input_size()}, {"output_size", spec.output_size()},
-          {"parameters", spec.parameter_count()}, {"metadata", spec.metadata},
-          {"initial_state", !spec.initial_h.empty() || !spec.initial_c.empty()},
-          {"layers", layers}, {"tensors", tensors}};
 }
 
 void print_text(const std::string& path, const ModelFile& f) {
@@ -131,7 +86,7 @@ const Command inspect_command("inspect", "Print a .recur file's version, layers 
       return 1;
     }
     if (json_out->empty() || !json_to_stdout(*json_out)) print_text(*path, *f);
-    if (!json_out->empty() && !write_json(*json_out, to_json(*f), "inspect")) return 1;
+    if (!json_out->empty() && !write_json(*json_out, model_file_json(*f), "inspect")) return 1;
     return 0;
   };
 });
