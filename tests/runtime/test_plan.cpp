@@ -5,11 +5,19 @@
 #include <doctest/doctest.h>
 
 #include "kernels/recurrent.hpp"
+#include "runtime/contention.hpp"
 #include "runtime/plan.hpp"
 
 using namespace recur;
 
 namespace {
+
+// The choices for an uncontended machine: the contention gate (runtime/contention.hpp) would
+// shrink teams to one thread whenever this shared test machine is busy.
+struct WithoutContentionGate {
+  WithoutContentionGate() { set_run_alone_allowed(false); }
+  ~WithoutContentionGate() { set_run_alone_allowed(true); }
+};
 
 // A layer on gate panels with the shapes the avx512 table packs (V = 16); no weights needed.
 PackedLayer panel_layer(CellType cell, int64_t I, int64_t H, Direction direction = Direction::forward) {
@@ -39,6 +47,7 @@ const CacheSizes kCache{48 * 1024 / 4 * 3, 32 << 20};
 }  // namespace
 
 TEST_CASE("plan: one thread runs without a team, hoisting the projection at small batch") {
+  const WithoutContentionGate uncontended;
   const PanelLayerPlan p = plan_panel_layer(panel_layer(CellType::gru, 64, 64), 4, 40, 1, kCache);
   CHECK(p.team == 1);
   CHECK_FALSE(p.by_rows);
@@ -50,12 +59,14 @@ TEST_CASE("plan: one thread runs without a team, hoisting the projection at smal
 }
 
 TEST_CASE("plan: a step too small for a second thread keeps one") {
+  const WithoutContentionGate uncontended;
   // gru (64, 64): 12K multiply-adds per row and step; a thread must have 64K.
   CHECK(plan_panel_layer(panel_layer(CellType::gru, 64, 64), 8, 10, 2, kCache).team == 1);
   CHECK(plan_panel_layer(panel_layer(CellType::gru, 64, 64), 16, 10, 2, kCache).team == 2);
 }
 
 TEST_CASE("plan: many rows and small weights split the rows, large weights the units") {
+  const WithoutContentionGate uncontended;
   const PanelLayerPlan small = plan_panel_layer(panel_layer(CellType::lstm, 256, 256), 64, 10, 2, kCache);
   CHECK(small.by_rows);
   CHECK(small.team == 2);
@@ -79,12 +90,14 @@ TEST_CASE("plan: many rows and small weights split the rows, large weights the u
 }
 
 TEST_CASE("plan: a team is never larger than the panels it splits") {
+  const WithoutContentionGate uncontended;
   // rnn H = 64: one panel of 64 units (S = 4, V = 16) per direction.
   const PanelLayerPlan p = plan_panel_layer(panel_layer(CellType::rnn, 64, 64, Direction::bidirectional), 1, 10, 8, kCache);
   CHECK(p.team == 2);
 }
 
 TEST_CASE("plan: rnn computes x · W in the step only where it pays") {
+  const WithoutContentionGate uncontended;
   CHECK(plan_panel_layer(panel_layer(CellType::rnn, 32, 128), 32, 10, 1, kCache).fused);     // narrow input
   CHECK_FALSE(plan_panel_layer(panel_layer(CellType::rnn, 128, 128), 32, 10, 1, kCache).fused);  // both short
   CHECK(plan_panel_layer(panel_layer(CellType::rnn, 128, 512), 32, 10, 1, kCache).fused);    // long panels
@@ -92,6 +105,7 @@ TEST_CASE("plan: rnn computes x · W in the step only where it pays") {
 }
 
 TEST_CASE("plan: B = 1 sweeps single panels where a pair would not fit the L1 budget") {
+  const WithoutContentionGate uncontended;
   const kernels::RecurrentKernels& k = kernels::recurrent_f32_avx512();
   const kernels::PanelShape lstm128 = k.shape(4, 128, 128);  // 32 KiB panels, 8 of them
   CHECK(single_panel_sweep(lstm128, 8, kCache));
