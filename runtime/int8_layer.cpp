@@ -15,6 +15,7 @@
 #include "runtime/model_impl.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/generic_layer.hpp"
+#include "runtime/isa.hpp"
 
 namespace recur {
 
@@ -121,7 +122,7 @@ const kernels::Int8Kernels& int8_kernels_for(Isa isa) {
       }
       break;
     case Isa::avx2:
-      if (vnni_allowed && __builtin_cpu_supports("avxvnni")) {
+      if (vnni_allowed && cpu_has_avx_vnni()) {
         k = &kernels::int8_kernels_avx2_vnni(), why = "the CPU has AVX-VNNI";
       } else {
         k = &kernels::int8_kernels_avx2();

@@ -2,6 +2,8 @@
 // selection with the RECUR_ISA override; RECUR_VERBOSE=1 logs the choice.
 #include "runtime/isa.hpp"
 
+#include <cpuid.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +19,12 @@ const char* isa_name(Isa isa) noexcept {
     case Isa::scalar: return "scalar";
   }
   return "?";
+}
+
+bool cpu_has_avx_vnni() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+  return (eax >> 4) & 1u;
 }
 
 bool cpu_supports(Isa isa) noexcept {

@@ -9,6 +9,9 @@ namespace recur {
 
 // Whether this CPU (and OS) can run kernels built for `isa`. best and scalar: always.
 bool cpu_supports(Isa isa) noexcept;
+// AVX-VNNI (vpdpbusd on ymm; CPUID leaf 7 subleaf 1, EAX bit 4), which not every compiler's
+// __builtin_cpu_supports names. Only meaningful where cpu_supports(Isa::avx2).
+bool cpu_has_avx_vnni() noexcept;
 // The widest ISA the CPU supports.
 Isa detect_isa() noexcept;
 // LoadOptions.isa, with RECUR_ISA applied when it is `best`, checked against the CPU:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/int8.hpp"
+#include "runtime/isa.hpp"
 
 namespace recur::kernels {
 namespace {
@@ -23,13 +24,12 @@ struct Int8Case {
 };
 
 std::vector<Int8Case> int8_isas() {
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = cpu_supports(Isa::avx512);
+  const bool avx2 = cpu_supports(Isa::avx2);
   return {
       {"avx512_vnni", avx512 && __builtin_cpu_supports("avx512vnni"), &int8_kernels_avx512_vnni()},
       {"avx512", avx512, &int8_kernels_avx512()},
-      {"avx2_vnni", avx2 && __builtin_cpu_supports("avxvnni"), &int8_kernels_avx2_vnni()},
+      {"avx2_vnni", avx2 && cpu_has_avx_vnni(), &int8_kernels_avx2_vnni()},
       {"avx2", avx2, &int8_kernels_avx2()},
       {"scalar", true, &int8_kernels_scalar()},
   };
