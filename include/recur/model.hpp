@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/export.h"
 #include "recur/spec.hpp"
 #include "recur/status.hpp"
 
@@ -15,7 +16,7 @@ namespace recur {
 // Which instruction set the kernels use. `best` = the widest the CPU supports; the
 // RECUR_ISA environment variable (avx512|avx2|scalar) overrides `best` at load.
 enum class Isa { best, avx512, avx2, scalar };
-const char* isa_name(Isa isa) noexcept;
+RECUR_API const char* isa_name(Isa isa) noexcept;
 
 // How the recurrent matrices (R: the weights applied to the previous h at every step) are kept
 // once loaded.
@@ -27,9 +28,9 @@ const char* isa_name(Isa isa) noexcept;
 //         results by that rounding. Input weights, biases, peepholes, projections and the head
 //         stay f32.
 enum class WeightFormat { f32, bf16 };
-const char* weight_format_name(WeightFormat format) noexcept;
+RECUR_API const char* weight_format_name(WeightFormat format) noexcept;
 
-struct LoadOptions {
+struct RECUR_API LoadOptions {
   Isa isa = Isa::best;
   bool check_finite = true;  // reject NaN/Inf weights
   bool verify_checksum = true;
@@ -41,9 +42,9 @@ struct LoadOptions {
 
 // The thread count RunOptions.threads = 0 stands for: the CPUs in this process's affinity mask,
 // capped by a cgroup CPU quota (a container granted 2 CPUs gets 2), at least 1.
-int available_cpus() noexcept;
+RECUR_API int available_cpus() noexcept;
 
-struct RunOptions {
+struct RECUR_API RunOptions {
   int threads = 0;            // 0 = the CPUs available to the process (affinity mask, capped by a
                               // cgroup CPU quota); 1 = no thread pool at all
   bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
@@ -54,7 +55,7 @@ struct RunOptions {
 // With lengths, a sequence of length L < T takes steps 0..L-1 only (a reverse direction runs
 // L-1..0): its outputs at steps >= L are zero (a head sees that zero vector) and its final
 // state is the one after its own last step (h0/c0 when L = 0).
-struct RunInput {
+struct RECUR_API RunInput {
   const float* x = nullptr;      // (T, B, I), or (B, T, I) when batch_first
   int64_t seq_len = 0;           // T
   int64_t batch = 0;             // B
@@ -67,7 +68,7 @@ struct RunInput {
 // Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when
 // batch_first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
 // (empty for models without LSTM layers; rows of non-LSTM layers are zero).
-struct RunOutput {
+struct RECUR_API RunOutput {
   std::vector<float> y;
   std::vector<int64_t> y_shape;
   std::vector<float> h_n;
@@ -81,7 +82,7 @@ class Model;
 // Per-stream recurrent state for `Model::step`: h (and c) of every layer for a fixed batch,
 // plus the scratch a step needs, sized once. Cheap to create, movable, not shareable between
 // threads at the same time. A State belongs to the Model that made it.
-class State {
+class RECUR_API State {
  public:
   State();
   ~State();
@@ -103,7 +104,7 @@ class State {
   std::unique_ptr<Impl> impl_;
 };
 
-class Model {
+class RECUR_API Model {
  public:
   // Reads, validates and packs a .recur file. With 2 or more CPUs available and
   // options.threads != 1, a file of 4 MiB or more of weights is checked (checksum, finite test)

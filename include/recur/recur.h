@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recur/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -45,10 +47,10 @@ typedef struct recur_model recur_model;
 typedef struct recur_state recur_state;
 
 /* "ok", "io", "invalid_argument", ... */
-const char* recur_status_name(recur_status status);
+RECUR_API const char* recur_status_name(recur_status status);
 /* Message of the last failed call on this thread ("" if none); valid until the next failing
  * call on this thread. */
-const char* recur_last_error(void);
+RECUR_API const char* recur_last_error(void);
 
 /* Options of a call; NULL means the defaults (threads 0 = all CPUs available to the process:
  * its affinity mask, capped by a cgroup CPU quota; check_finite 1). threads = 1 runs on the
@@ -57,7 +59,7 @@ typedef struct recur_options {
   int32_t threads;
   int32_t check_finite;
 } recur_options;
-recur_options recur_default_options(void);
+RECUR_API recur_options recur_default_options(void);
 
 /* ---- Model ---------------------------------------------------------------------------- */
 /* Load options; NULL means the defaults: isa NULL or "best" (the widest the CPU supports,
@@ -74,19 +76,21 @@ typedef struct recur_load_options {
   const char* recurrent_weights;
   int32_t threads; /* 0: helper threads for a large file's checks if 2+ CPUs; 1: caller only */
 } recur_load_options;
-recur_load_options recur_default_load_options(void);
+RECUR_API recur_load_options recur_default_load_options(void);
 
-recur_status recur_model_load(const char* path, recur_model** out_model);
-recur_status recur_model_load_ex(const char* path, const recur_load_options* options,
-                                 recur_model** out_model);
-void recur_model_free(recur_model* model); /* NULL is fine */
+RECUR_API recur_status recur_model_load(const char* path, recur_model** out_model);
+RECUR_API recur_status recur_model_load_ex(const char* path, const recur_load_options* options,
+                                           recur_model** out_model);
+RECUR_API void recur_model_free(recur_model* model); /* NULL is fine */
 
-int64_t recur_model_input_size(const recur_model* model);   /* I */
-int64_t recur_model_output_size(const recur_model* model);  /* O: per-step width of y */
-int64_t recur_model_state_rows(const recur_model* model);   /* S = layers * directions */
-int64_t recur_model_state_width(const recur_model* model);  /* Hs */
-int64_t recur_model_cell_width(const recur_model* model);   /* Cs, 0 without LSTM layers */
-const char* recur_model_isa(const recur_model* model);      /* "avx512", "avx2", "scalar" */
+RECUR_API int64_t recur_model_input_size(const recur_model* model);  /* I */
+RECUR_API int64_t recur_model_output_size(const recur_model* model); /* O: per-step width of y */
+RECUR_API int64_t recur_model_state_rows(const recur_model* model);  /* S = layers * directions */
+RECUR_API int64_t recur_model_state_width(const recur_model* model); /* Hs */
+/* Cs, 0 without LSTM layers */
+RECUR_API int64_t recur_model_cell_width(const recur_model* model);
+/* "avx512", "avx2", "scalar" */
+RECUR_API const char* recur_model_isa(const recur_model* model);
 
 /* ---- Batch run -------------------------------------------------------------------------- */
 typedef struct recur_run_input {
@@ -100,31 +104,34 @@ typedef struct recur_run_input {
 } recur_run_input;
 
 /* Element counts of run()'s outputs for T and B (any pointer may be NULL). */
-recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
-                                    int64_t* y_count, int64_t* h_count, int64_t* c_count);
+RECUR_API recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len,
+                                              int64_t batch, int64_t* y_count, int64_t* h_count,
+                                              int64_t* c_count);
 
 /* Runs the model; writes y (y_count floats) and, when not NULL, h_n and c_n. Each count must
  * equal what recur_run_output_sizes reports (else RECUR_ERR_INVALID_ARGUMENT, nothing
  * written). */
-recur_status recur_run(const recur_model* model, const recur_run_input* input,
-                       const recur_options* options, float* y, int64_t y_count, float* h_n,
-                       int64_t h_count, float* c_n, int64_t c_count);
+RECUR_API recur_status recur_run(const recur_model* model, const recur_run_input* input,
+                                 const recur_options* options, float* y, int64_t y_count,
+                                 float* h_n, int64_t h_count, float* c_n, int64_t c_count);
 
 /* ---- Streaming ------------------------------------------------------------------------ */
 /* A state for `batch` streams (zeros). Models with reverse/bidirectional layers:
  * RECUR_ERR_UNSUPPORTED. */
-recur_status recur_state_new(const recur_model* model, int64_t batch, recur_state** out_state);
-void recur_state_free(recur_state* state); /* NULL is fine */
-recur_status recur_state_reset(recur_state* state);
-int64_t recur_state_batch(const recur_state* state);
+RECUR_API recur_status recur_state_new(const recur_model* model, int64_t batch,
+                                       recur_state** out_state);
+RECUR_API void recur_state_free(recur_state* state); /* NULL is fine */
+RECUR_API recur_status recur_state_reset(recur_state* state);
+RECUR_API int64_t recur_state_batch(const recur_state* state);
 /* Set / read the state, shaped like h0 / c0 (either pointer may be NULL: zeros / skipped). */
-recur_status recur_state_set(recur_state* state, const float* h, const float* c);
-recur_status recur_state_get(const recur_state* state, float* h, float* c);
+RECUR_API recur_status recur_state_set(recur_state* state, const float* h, const float* c);
+RECUR_API recur_status recur_state_get(const recur_state* state, float* h, float* c);
 
 /* One time step for every stream: x (B, I) -> y (B, O). x_count and y_count are the element
  * counts of the caller's buffers and must be B*I and B*O. Does not allocate. */
-recur_status recur_step(const recur_model* model, recur_state* state, const float* x,
-                        int64_t x_count, float* y, int64_t y_count, const recur_options* options);
+RECUR_API recur_status recur_step(const recur_model* model, recur_state* state, const float* x,
+                                  int64_t x_count, float* y, int64_t y_count,
+                                  const recur_options* options);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/export.h"
 #include "recur/status.hpp"
 
 namespace recur {
@@ -15,18 +16,18 @@ namespace recur {
 enum class CellType { rnn, lstm, gru };
 enum class Direction { forward, reverse, bidirectional };
 
-const char* cell_name(CellType cell) noexcept;          // "rnn", "lstm", "gru"
-const char* direction_name(Direction dir) noexcept;     // "forward", "reverse", "bidirectional"
+RECUR_API const char* cell_name(CellType cell) noexcept;       // "rnn", "lstm", "gru"
+RECUR_API const char* direction_name(Direction dir) noexcept;  // "forward", "reverse", "bidirectional"
 
 // Gates per cell: rnn 1, lstm 4 (i, f, g, o), gru 3 (z, r, n).
-int gate_count(CellType cell) noexcept;
+RECUR_API int gate_count(CellType cell) noexcept;
 // Activation functions per direction, in ONNX order: rnn 1 (f), lstm 3 (f, g, h), gru 2 (f, g).
-int activation_count(CellType cell) noexcept;
+RECUR_API int activation_count(CellType cell) noexcept;
 inline int direction_count(Direction dir) noexcept { return dir == Direction::bidirectional ? 2 : 1; }
 
 // An activation function by its ONNX name: Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu,
 // ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign, Softplus. alpha/beta as ONNX defines them.
-struct Activation {
+struct RECUR_API Activation {
   std::string name;
   float alpha = 0.0f;
   float beta = 0.0f;
@@ -34,12 +35,12 @@ struct Activation {
     return name == o.name && alpha == o.alpha && beta == o.beta;
   }
 };
-bool is_known_activation(const std::string& name) noexcept;
+RECUR_API bool is_known_activation(const std::string& name) noexcept;
 // The ONNX defaults for a name (e.g. LeakyRelu alpha 0.01); false if the name is unknown.
-bool activation_with_defaults(const std::string& name, Activation& out) noexcept;
+RECUR_API bool activation_with_defaults(const std::string& name, Activation& out) noexcept;
 
 // A dense row-major fp32 tensor that owns its data.
-struct Tensor {
+struct RECUR_API Tensor {
   std::vector<int64_t> shape;
   std::vector<float> data;
 
@@ -47,12 +48,12 @@ struct Tensor {
   int64_t numel() const noexcept { return static_cast<int64_t>(data.size()); }
   bool operator==(const Tensor& o) const { return shape == o.shape && data == o.data; }
 };
-Tensor make_tensor(std::vector<int64_t> shape, float fill = 0.0f);
+RECUR_API Tensor make_tensor(std::vector<int64_t> shape, float fill = 0.0f);
 
 // Weights of one direction of a recurrent layer. G = gate_count, H = hidden_size,
 // Hout = proj_size if > 0 else H, I = the layer's input_size. Gate blocks are stacked in the
 // canonical order: lstm i, f, g, o; gru z, r, n; rnn the single gate.
-struct DirectionWeights {
+struct RECUR_API DirectionWeights {
   Tensor W;   // (G*H, I)    input weights
   Tensor R;   // (G*H, Hout) recurrent weights
   Tensor Wb;  // (G*H)       input bias
@@ -64,7 +65,7 @@ struct DirectionWeights {
   }
 };
 
-struct RecurrentLayer {
+struct RECUR_API RecurrentLayer {
   CellType cell = CellType::lstm;
   Direction direction = Direction::forward;
   int64_t input_size = 0;
@@ -86,7 +87,7 @@ struct RecurrentLayer {
 };
 
 // y_t = W h_t + b, optionally softmax over y_t; for every step or for the last step only.
-struct DenseHead {
+struct RECUR_API DenseHead {
   int64_t input_size = 0;
   int64_t output_size = 0;
   bool softmax = false;
@@ -99,7 +100,7 @@ struct DenseHead {
   }
 };
 
-struct ModelSpec {
+struct RECUR_API ModelSpec {
   std::string name;
   std::string producer;     // what wrote it, e.g. "recur-convert 0.1"
   std::string source;       // what it was made from, e.g. "model.onnx"
@@ -118,9 +119,9 @@ struct ModelSpec {
 // Checks that the spec is a model recur can run: sizes positive and chained from layer to
 // layer, every tensor present with exactly its expected shape, activations known and counted
 // right, options valid for the cell. With check_finite, also that every weight is finite.
-Status validate(const ModelSpec& spec, bool check_finite = true);
+RECUR_API Status validate(const ModelSpec& spec, bool check_finite = true);
 // The same checks short of the data: attributes and every tensor's shape (a reader streaming
 // the weights checks their sizes and values as it reads them).
-Status validate_shapes(const ModelSpec& spec);
+RECUR_API Status validate_shapes(const ModelSpec& spec);
 
 }  // namespace recur
