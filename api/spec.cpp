@@ -4,33 +4,14 @@
 #include <cmath>
 #include <string>
 
+#include "formats/activations.hpp"
 #include "formats/finite.hpp"
+#include "formats/shape_str.hpp"
 
 namespace recur {
 namespace {
 
 constexpr int64_t kMaxDim = int64_t{1} << 24;  // no layer is 16M units wide
-
-struct KnownActivation {
-  const char* name;
-  float alpha;
-  float beta;
-};
-// ONNX RNN activation functions with the alpha/beta defaults of the ONNX operators of the same
-// name. onnxruntime differs where none are given: 0 for ThresholdedRelu, ScaledTanh and Affine
-// (and for everything in RNN); converters resolve defaults explicitly and store them.
-constexpr KnownActivation kActivations[] = {
-    {"Sigmoid", 0.0f, 0.0f},     {"Tanh", 0.0f, 0.0f},        {"Relu", 0.0f, 0.0f},
-    {"HardSigmoid", 0.2f, 0.5f}, {"LeakyRelu", 0.01f, 0.0f},  {"ThresholdedRelu", 1.0f, 0.0f},
-    {"ScaledTanh", 1.0f, 1.0f},  {"Affine", 1.0f, 0.0f},      {"Elu", 1.0f, 0.0f},
-    {"Softsign", 0.0f, 0.0f},    {"Softplus", 0.0f, 0.0f},
-};
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + ")";
-}
 
 // How much of a tensor validate looks at.
 enum class Check {
@@ -172,13 +153,10 @@ bool is_known_activation(const std::string& name) noexcept {
 }
 
 bool activation_with_defaults(const std::string& name, Activation& out) noexcept {
-  for (const KnownActivation& k : kActivations) {
-    if (name == k.name) {
-      out = Activation{k.name, k.alpha, k.beta};
-      return true;
-    }
-  }
-  return false;
+  const ActivationInfo* k = find_activation(name);
+  if (!k) return false;
+  out = Activation{k->name, k->alpha, k->beta};
+  return true;
 }
 
 Tensor make_tensor(std::vector<int64_t> shape, float fill) {

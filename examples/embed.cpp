@@ -7,7 +7,8 @@ int main() {
   auto model = recur::Model::load("forecaster.recur");   // validate + pack once; share freely
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().to_string().c_str()); return 1; }
 
-  // Whole sequences: x is (T, B, I) time-major, or (B, T, I) with batch_first.
+  // Whole sequences: x in the layout the model was converted with — (B, T, I) for this
+  // batch-first PyTorch model; RunInput::layout = Layout::time_major / batch_first overrides.
   std::vector<float> x(30 * 1 * model->input_size(), 0.0f);
   recur::RunInput in{x.data(), /*seq_len=*/30, /*batch=*/1};
   recur::RunOptions options;

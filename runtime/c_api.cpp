@@ -190,6 +190,9 @@ int64_t recur_model_cell_width(const recur_model* model) {
 const char* recur_model_isa(const recur_model* model) {
   return model ? recur::isa_name(model->model.isa()) : "";
 }
+int32_t recur_model_batch_first(const recur_model* model) {
+  return model && model->model.batch_first() ? 1 : 0;
+}
 
 recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
                                     int64_t* y_count, int64_t* h_count, int64_t* c_count) {
@@ -215,7 +218,15 @@ recur_status recur_run(const recur_model* model, const recur_run_input* input,
     in.x = input->x;
     in.seq_len = input->seq_len;
     in.batch = input->batch;
-    in.batch_first = input->batch_first != 0;
+    switch (input->layout) {
+      case RECUR_LAYOUT_MODEL: in.layout = recur::Layout::model; break;
+      case RECUR_LAYOUT_TIME_MAJOR: in.layout = recur::Layout::time_major; break;
+      case RECUR_LAYOUT_BATCH_FIRST: in.layout = recur::Layout::batch_first; break;
+      default:
+        return fail(RECUR_ERR_INVALID_ARGUMENT,
+                    "layout is " + std::to_string(input->layout) +
+                        ", expected RECUR_LAYOUT_MODEL (0), _TIME_MAJOR (1) or _BATCH_FIRST (2)");
+    }
     in.h0 = input->h0;
     in.c0 = input->c0;
     in.lengths = input->lengths;

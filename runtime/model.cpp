@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "formats/activations.hpp"
 #include "formats/tensor_sink.hpp"
 #include "recur/format.hpp"
 #include "runtime/fast_recurrence.hpp"
@@ -20,19 +21,11 @@ namespace recur {
 
 namespace {
 
+// ActKind lists the functions in ActivationFn's order; validate() admits only known names.
 kernels::ActKind act_kind(const std::string& name) {
-  using kernels::ActKind;
-  if (name == "Sigmoid") return ActKind::sigmoid;
-  if (name == "Tanh") return ActKind::tanh;
-  if (name == "Relu") return ActKind::relu;
-  if (name == "HardSigmoid") return ActKind::hard_sigmoid;
-  if (name == "LeakyRelu") return ActKind::leaky_relu;
-  if (name == "ThresholdedRelu") return ActKind::thresholded_relu;
-  if (name == "ScaledTanh") return ActKind::scaled_tanh;
-  if (name == "Affine") return ActKind::affine;
-  if (name == "Elu") return ActKind::elu;
-  if (name == "Softsign") return ActKind::softsign;
-  return ActKind::softplus;  // validate() admits only the names above and Softplus
+  static_assert(static_cast<int>(kernels::ActKind::sigmoid) == static_cast<int>(ActivationFn::sigmoid) &&
+                static_cast<int>(kernels::ActKind::softplus) == static_cast<int>(ActivationFn::softplus));
+  return static_cast<kernels::ActKind>(find_activation(name)->fn);
 }
 
 kernels::Act to_act(const Activation& a) { return {act_kind(a.name), a.alpha, a.beta}; }
@@ -335,5 +328,6 @@ Isa Model::isa() const noexcept { return impl_ ? impl_->isa : Isa::scalar; }
 int64_t Model::input_size() const noexcept { return impl_ ? impl_->input_size : 0; }
 int64_t Model::output_size() const noexcept { return impl_ ? impl_->output_size : 0; }
 int64_t Model::num_state_rows() const noexcept { return impl_ ? impl_->state_rows : 0; }
+bool Model::batch_first() const noexcept { return impl_ && impl_->spec.batch_first; }
 
 }  // namespace recur

@@ -24,7 +24,20 @@ struct RowMap {
   int64_t row(int64_t t, int64_t b) const { return batch_first ? b * T + t : t * B + b; }
 };
 
-Status check_run_input(const Model::Impl& m, const RunInput& in, const RunOptions& opt) {
+// Whether x and y are (B, T, ·) for this call: the input's layout, or the model's own.
+Result<bool> resolve_batch_first(const Model::Impl& m, Layout layout) {
+  switch (layout) {
+    case Layout::model: return m.spec.batch_first;
+    case Layout::time_major: return false;
+    case Layout::batch_first: return true;
+  }
+  return Status(Errc::invalid_argument,
+                "layout is " + std::to_string(static_cast<int>(layout)) +
+                    ", expected model, time_major or batch_first");
+}
+
+Status check_run_input(const Model::Impl& m, const RunInput& in, bool batch_first,
+                       const RunOptions& opt) {
   if (!in.x) return {Errc::invalid_argument, "x is null"};
   if (in.seq_len <= 0) {
     return {Errc::invalid_argument, "seq_len (T) is " + std::to_string(in.seq_len) + ", expected >= 1"};
@@ -56,7 +69,7 @@ Status check_run_input(const Model::Impl& m, const RunInput& in, const RunOption
     }
   }
   if (opt.check_finite) {
-    if (in.batch_first) {
+    if (batch_first) {
       RECUR_TRY(check_finite(in.x, {B, T, m.input_size}, "x"));
     } else {
       RECUR_TRY(check_finite(in.x, {T, B, m.input_size}, "x"));
@@ -74,12 +87,15 @@ void copy_row(float* dst, const float* src, int64_t n) {
 }
 
 Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunOptions& opt) {
-  RECUR_TRY(check_run_input(m, in, opt));
+  Result<bool> layout = resolve_batch_first(m, in.layout);
+  if (!layout) return layout.status();
+  const bool batch_first = *layout;
+  RECUR_TRY(check_run_input(m, in, batch_first, opt));
   const int threads = resolve_threads(opt.threads);
   DenormalsFlushed ftz;
 
   const int64_t T = in.seq_len, B = in.batch;
-  const RowMap map{T, B, in.batch_first};
+  const RowMap map{T, B, batch_first};
   std::vector<int64_t> len(sz(B), T);  // (B) steps each sequence takes
   if (in.lengths) {
     for (int64_t b = 0; b < B; ++b) len[sz(b)] = in.lengths[b];
@@ -116,7 +132,7 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
       FastLayerIO io;
       io.T = T;
       io.B = B;
-      io.batch_first = in.batch_first;
+      io.batch_first = batch_first;
       io.len = len.data();
       io.steps = steps;
       io.x = x;
@@ -192,13 +208,13 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
   // y: the last layer's output, or the head over it.
   if (!m.head) {
     out.y = std::move(layer_in);
-    out.y_shape = in.batch_first ? std::vector<int64_t>{B, T, x_width}
+    out.y_shape = batch_first ? std::vector<int64_t>{B, T, x_width}
                                  : std::vector<int64_t>{T, B, x_width};
   } else if (!m.head->last_step_only) {
     // Every step, padded ones included (their input is the zero output): rows keep `map`.
     out.y.assign(sz(T * B * m.head->out), 0.0f);
     apply_head(m, T * B, x, x_width, out.y.data(), threads);
-    out.y_shape = in.batch_first ? std::vector<int64_t>{B, T, m.head->out}
+    out.y_shape = batch_first ? std::vector<int64_t>{B, T, m.head->out}
                                  : std::vector<int64_t>{T, B, m.head->out};
   } else {
     // Each sequence's last step, len-1 (a zero input when len is 0).
@@ -215,6 +231,15 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
 }
 
 }  // namespace
+
+const char* layout_name(Layout layout) noexcept {
+  switch (layout) {
+    case Layout::model: return "model";
+    case Layout::time_major: return "time_major";
+    case Layout::batch_first: return "batch_first";
+  }
+  return "unknown";
+}
 
 Result<RunOutput> Model::run(const RunInput& input, const RunOptions& options) const {
   if (!impl_) return Status(Errc::invalid_argument, "run on an empty (moved-from) Model");

@@ -35,7 +35,7 @@ Result<SelfCheck> self_check(const std::string& path, const convert::Conversion&
   in.x = x.data();
   in.seq_len = T;
   in.batch = B;
-  in.batch_first = conv.spec.batch_first;
+  in.layout = conv.spec.batch_first ? Layout::batch_first : Layout::time_major;  // the reference's
   RunOptions ro;
   ro.threads = 1;
   auto out = model->run(in, ro);
@@ -100,9 +100,11 @@ int run_convert(Opts& o, uint64_t source_bytes) {
                    check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
     return 1;
   }
-  std::printf("self-check: recur vs fp64 %s reference on a random input (T=7, B=2): max abs error %.3g, "
-              "max rel error %.3g — ok\n",
+  std::printf("self-check: recur vs the converter's own fp64 reading of the %s source (its gate order and "
+              "storage) on a random input (T=7, B=2): max abs error %.3g, max rel error %.3g — ok\n",
               convert::source_format_name(conv->format), check->max_abs, check->max_rel);
+  for (const auto& u : conv->unchecked)
+    std::printf("  not checked (the source does not state it): %s\n", u.c_str());
   std::printf("wrote %s\n", o.out.c_str());
   return 0;
 }
@@ -117,13 +119,23 @@ const Command kConvert{
       sub.add_option("--layers", o->conv.arch.layers, "state_dicts: number of stacked layers (checked)");
       sub.add_flag("--bidirectional", o->bidirectional, "state_dicts: the module is bidirectional (checked)");
       sub.add_option("--proj-size", o->conv.arch.proj_size, "state_dicts: LSTM proj_size (checked)");
-      sub.add_flag("--batch-first", o->conv.arch.batch_first, "state_dicts: the module used batch_first=True");
+      auto* arch = &o->conv.arch;
+      auto* batch_first = sub.add_flag_callback(
+          "--batch-first", [arch] { arch->batch_first = true; },
+          "state_dicts: the module takes x as (B, T, F) (batch_first=True)");
+      sub.add_flag_callback("--time-major", [arch] { arch->batch_first = false; },
+                            "state_dicts: the module takes x as (T, B, F) (default for a bare nn.LSTM/GRU/RNN)")
+          ->excludes(batch_first);
       sub.add_option("--nonlinearity", o->conv.arch.nonlinearity, "state_dicts, rnn: tanh | relu");
       sub.add_option("--prefix", o->conv.arch.prefix, "state_dicts: key prefix of the recurrent module, e.g. 'lstm.'");
       sub.add_option("--head", o->conv.arch.head, "state_dicts: none | linear (default: inferred)");
       sub.add_option("--head-prefix", o->conv.arch.head_prefix, "state_dicts: key prefix of the head, e.g. 'fc.'");
       sub.add_flag("--softmax", o->conv.arch.softmax, "state_dicts: softmax after the head");
-      sub.add_flag("--last-step", o->conv.arch.last_step, "state_dicts: head on the last step only");
+      auto* last_step = sub.add_flag_callback("--last-step", [arch] { arch->last_step = true; },
+                                              "state_dicts: the head reads the last step only (out[:, -1])");
+      sub.add_flag_callback("--every-step", [arch] { arch->last_step = false; },
+                            "state_dicts: the head is applied at every step")
+          ->excludes(last_step);
       sub.add_option("--name", o->conv.name, "model name stored in the file (default: the source's stem)");
       sub.add_flag("--no-check", o->no_check, "skip the self-check");
       sub.add_option("--check-atol", o->atol, "self-check absolute tolerance (default 1e-5)");

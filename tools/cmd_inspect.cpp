@@ -3,17 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/shape_str.hpp"
 #include "recur/format.hpp"
 #include "tools/command.hpp"
 
 namespace recur::cli {
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s;
-}
 
 std::string activations_str(const RecurrentLayer& l) {
   std::string s;
@@ -92,7 +87,7 @@ void print_text(const std::string& path, const ModelFile& f) {
   }
   std::printf("\ntensors:\n");
   for (const TensorInfo& t : f.info.tensors) {
-    std::printf("  %-26s %s %-12s %10llu bytes\n", t.name.c_str(), t.dtype.c_str(), shape_str(t.shape).c_str(),
+    std::printf("  %-26s %s %-12s %10llu bytes\n", t.name.c_str(), t.dtype.c_str(), join_dims(t.shape, "x").c_str(),
                 static_cast<unsigned long long>(t.size));
   }
   std::printf("\nparameters: %lld\n", static_cast<long long>(spec.parameter_count()));

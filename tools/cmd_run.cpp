@@ -1,5 +1,5 @@
 // `recur run MODEL --input x.npy|x.csv [--h0 h0.npy] [--c0 c0.npy] [--lengths len.npy]
-//  [--batch-first] [--threads N] --out DIR`: runs a model over a batch of sequences and writes
+//  [--batch-first | --time-major] [--threads N] --out DIR`: runs a model over a batch of sequences and writes
 // y.npy, h_n.npy, c_n.npy (float32; c_n only for models with LSTM layers) into DIR, each file
 // written atomically. A .csv input is one sequence (rows = time steps, columns = features);
 // its y is also written as y.csv (rows = steps, columns = outputs).
@@ -11,6 +11,7 @@
 
 #include "formats/csv.hpp"
 #include "formats/npy.hpp"
+#include "formats/shape_str.hpp"
 #include "recur/model.hpp"
 #include "tools/command.hpp"
 
@@ -22,16 +23,11 @@ struct RunArgs {
   std::string input;
   std::string h0, c0, lengths;
   std::string out;
-  bool batch_first = false;
+  bool batch_first = false;  // --batch-first
+  bool time_major = false;   // --time-major; neither: the model's own layout
   int threads = 0;
   LoadOptions load;
 };
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + ")";
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -83,12 +79,15 @@ Status run(const RunArgs& args) {
       in.seq_len = a->shape[0];
       in.batch = 1;
     } else if (a->shape.size() == 3) {
-      in.batch_first = args.batch_first || m.spec().batch_first;
-      in.seq_len = a->shape[in.batch_first ? 1 : 0];
-      in.batch = a->shape[in.batch_first ? 0 : 1];
+      in.layout = args.batch_first  ? Layout::batch_first
+                  : args.time_major ? Layout::time_major
+                                    : Layout::model;
+      const bool batch_first = args.batch_first || (!args.time_major && m.batch_first());
+      in.seq_len = a->shape[batch_first ? 1 : 0];
+      in.batch = a->shape[batch_first ? 0 : 1];
     } else {
       return fail("--input " + args.input + " has shape " + shape_str(a->shape) +
-                  ", expected (T, B, I), (B, T, I) with --batch-first, or (T, I)");
+                  ", expected (T, B, I) time-major, (B, T, I) batch-first, or (T, I)");
     }
     if (a->shape.back() != I) {
       return fail("--input " + args.input + " has shape " + shape_str(a->shape) + ": last axis " +
@@ -170,12 +169,15 @@ const Command run_command("run", "Run a model over input sequences (.npy or .csv
   auto args = std::make_shared<RunArgs>();
   sub.add_option("model", args->model, "The .recur model")->required();
   sub.add_option("--input,-i", args->input,
-                 "x as .npy (T, B, I) / (B, T, I) with --batch-first / (T, I), or .csv (T rows, I columns)")
+                 "x as .npy (T, B, I) time-major / (B, T, I) batch-first / (T, I), or .csv (T rows, I columns)")
       ->required();
   sub.add_option("--h0", args->h0, "Initial hidden state .npy (L*D, B, Hout)");
   sub.add_option("--c0", args->c0, "Initial cell state .npy (L*D, B, H), LSTM models");
   sub.add_option("--lengths", args->lengths, "Sequence lengths .npy (B), integers in [0, T]");
-  sub.add_flag("--batch-first", args->batch_first, "x and y are (B, T, .) (default: the model's layout)");
+  CLI::Option* bf =
+      sub.add_flag("--batch-first", args->batch_first, "x and y are (B, T, .) (default: the model's layout)");
+  sub.add_flag("--time-major", args->time_major, "x and y are (T, B, .) (default: the model's layout)")
+      ->excludes(bf);
   sub.add_option("--threads", args->threads, "Threads (0 = all CPUs available)")->check(CLI::Range(0, 1024));
   sub.add_option("--out,-o", args->out, "Output directory for y.npy, h_n.npy, c_n.npy")->required();
   add_load_options(sub, args->load);

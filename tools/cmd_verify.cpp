@@ -6,17 +6,12 @@
 #include <cstdio>
 
 #include "formats/npy.hpp"
+#include "formats/shape_str.hpp"
 #include "recur/model.hpp"
 #include "tools/command.hpp"
 
 namespace recur::cli {
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "(";
-  for (size_t k = 0; k < s.size(); ++k) out += (k ? ", " : "") + std::to_string(s[k]);
-  return out + ")";
-}
 
 std::string index_str(size_t flat, const std::vector<int64_t>& shape) {
   std::vector<int64_t> idx(shape.size());
@@ -93,10 +88,9 @@ const Command kVerify{
           return err(Status(Errc::invalid_argument, o->input + ": shape " + shape_str(x->shape) +
                                                         " is not a float (T, B, " + std::to_string(model->input_size()) +
                                                         ") array"));
-        const bool bf = model->spec().batch_first;
-        RunInput in;
+        const bool bf = model->batch_first();
+        RunInput in;  // the model's own layout
         in.x = x->f32.data();
-        in.batch_first = bf;
         in.seq_len = bf ? x->shape[1] : x->shape[0];
         in.batch = bf ? x->shape[0] : x->shape[1];
         npy::Array h0, c0;

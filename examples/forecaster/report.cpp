@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
       in.x = x.f32.data() + i * static_cast<size_t>(T * I);
       in.seq_len = T;
       in.batch = 1;
-      in.batch_first = true;
+      in.layout = recur::Layout::batch_first;
       const auto t0 = std::chrono::steady_clock::now();
       recur::Result<recur::RunOutput> out = model->run(in, one_thread);
       const auto t1 = std::chrono::steady_clock::now();

@@ -47,7 +47,7 @@ void run_group(const Model& model, const std::vector<const PredictRequest*>& req
   RunInput in;
   in.seq_len = T;
   in.batch = total;
-  in.batch_first = true;
+  in.layout = Layout::batch_first;  // the service's JSON is batch-major
   if (requests.size() == 1) {
     in.x = requests.front()->x.data();
     if (any_lengths) in.lengths = requests.front()->lengths.data();

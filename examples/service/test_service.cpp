@@ -133,7 +133,7 @@ void predict_and_check(httplib::Client& cli, const Model& ref, const std::vector
   in.x = x.data();
   in.seq_len = T;
   in.batch = B;
-  in.batch_first = true;
+  in.layout = recur::Layout::batch_first;
   in.lengths = lengths.empty() ? nullptr : lengths.data();
   recur::RunOptions one_thread;
   one_thread.threads = 1;
@@ -286,7 +286,7 @@ TEST_CASE("micro-batcher: announced requests share one run, max_batch splits, a 
     in.x = requests[k].x.data();
     in.seq_len = T;
     in.batch = 1;
-    in.batch_first = true;
+    in.layout = recur::Layout::batch_first;
     auto want = model.run(in);
     REQUIRE(want.ok());
     check_close(results[k].y, want->y, "y");

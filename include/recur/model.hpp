@@ -50,23 +50,33 @@ struct RECUR_API RunOptions {
   bool check_finite = true;   // reject NaN/Inf in x, h0, c0 with non_finite instead of propagating
 };
 
+// The memory order of x and y in run(). `model` (the default) is the layout the model was
+// converted with (ModelSpec::batch_first, from the file), so a zero-initialised RunInput reads
+// x the way the source framework's model did.
+enum class Layout {
+  model,        // the model's own: (B, T, ·) when Model::batch_first(), else (T, B, ·)
+  time_major,   // (T, B, ·)
+  batch_first,  // (B, T, ·)
+};
+RECUR_API const char* layout_name(Layout layout) noexcept;
+
 // Views of caller-owned input arrays, fp32, row-major, dense. In h0/c0 (and h_n/c_n) Hout and
 // H are the widest over the layers; a narrower layer uses the leading columns of its rows.
 // With lengths, a sequence of length L < T takes steps 0..L-1 only (a reverse direction runs
 // L-1..0): its outputs at steps >= L are zero (a head sees that zero vector) and its final
 // state is the one after its own last step (h0/c0 when L = 0).
 struct RECUR_API RunInput {
-  const float* x = nullptr;      // (T, B, I), or (B, T, I) when batch_first
+  const float* x = nullptr;      // (T, B, I) time-major or (B, T, I) batch-first, per `layout`
   int64_t seq_len = 0;           // T
   int64_t batch = 0;             // B
-  bool batch_first = false;      // layout of x and y
+  Layout layout = Layout::model; // layout of x and y
   const float* h0 = nullptr;     // (L*D, B, Hout) or null for zeros
   const float* c0 = nullptr;     // (L*D, B, H) or null for zeros; lstm only
   const int32_t* lengths = nullptr;  // (B) each in [0, T], or null for all T
 };
 
-// Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when
-// batch_first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
+// Results of run(), owned. Shapes follow PyTorch: y (T, B, Dout) or (B, T, Dout) when the
+// input's layout is batch-first, (B, Dout) when the head is last-step-only; h_n (L*D, B, Hout); c_n (L*D, B, H)
 // (empty for models without LSTM layers; rows of non-LSTM layers are zero).
 struct RECUR_API RunOutput {
   std::vector<float> y;
@@ -118,6 +128,7 @@ class RECUR_API Model {
   int64_t input_size() const noexcept;
   int64_t output_size() const noexcept;    // per-step width of y
   int64_t num_state_rows() const noexcept; // L*D
+  bool batch_first() const noexcept;       // the model's own layout (Layout::model): (B, T, ·)
 
   Result<RunOutput> run(const RunInput& input, const RunOptions& options = {}) const;
 

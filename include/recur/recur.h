@@ -7,8 +7,9 @@
  * made it and to one thread at a time.
  *
  * Layouts are those of the C++ API (include/recur/model.hpp), fp32 row-major:
- *   x   (T, B, I), or (B, T, I) with batch_first
- *   y   (T, B, O) or (B, T, O); (B, O) when the model's head is last-step-only
+ *   x   (T, B, I) time-major, or (B, T, I) batch-first (recur_run_input.layout)
+ *   y   the same layout as x, (T, B, O) or (B, T, O); (B, O) when the model's head is
+ *       last-step-only
  *   h0, h_n (S, B, Hs)     S = recur_model_state_rows, Hs = recur_model_state_width
  *   c0, c_n (S, B, Cs)     Cs = recur_model_cell_width (0 when the model has no LSTM layer)
  */
@@ -91,13 +92,22 @@ RECUR_API int64_t recur_model_state_width(const recur_model* model); /* Hs */
 RECUR_API int64_t recur_model_cell_width(const recur_model* model);
 /* "avx512", "avx2", "scalar" */
 RECUR_API const char* recur_model_isa(const recur_model* model);
+/* 1 when the model's own layout (RECUR_LAYOUT_MODEL) is batch-first (B, T, .), else 0. */
+RECUR_API int32_t recur_model_batch_first(const recur_model* model);
 
 /* ---- Batch run -------------------------------------------------------------------------- */
+/* The layout of x and y. A zero-initialised recur_run_input takes the model's own. */
+enum {
+  RECUR_LAYOUT_MODEL = 0,        /* as the model was converted (recur_model_batch_first) */
+  RECUR_LAYOUT_TIME_MAJOR = 1,   /* (T, B, .) */
+  RECUR_LAYOUT_BATCH_FIRST = 2   /* (B, T, .) */
+};
+
 typedef struct recur_run_input {
   const float* x;
   int64_t seq_len;        /* T */
   int64_t batch;          /* B */
-  int32_t batch_first;    /* layout of x and y */
+  int32_t layout;         /* RECUR_LAYOUT_*: layout of x and y */
   const float* h0;        /* or NULL for zeros */
   const float* c0;        /* or NULL for zeros; LSTM models only */
   const int32_t* lengths; /* (B) each in [0, T], or NULL for all T */

@@ -171,6 +171,12 @@ static void check_errors(const recur_model* lstm, const recur_model* gru, const 
   CHECK_ERR(recur_run(lstm, &in, NULL, y, y_count, NULL, 0, NULL, 0), RECUR_ERR_INVALID_ARGUMENT,
             "lengths[1] is -1");
   in.lengths = NULL;
+  in.layout = 3;
+  CHECK_ERR(recur_run(lstm, &in, NULL, y, y_count, NULL, 0, NULL, 0), RECUR_ERR_INVALID_ARGUMENT,
+            "layout is 3");
+  in.layout = RECUR_LAYOUT_MODEL;
+  CHECK(recur_model_batch_first(lstm) == 0);
+  CHECK(recur_model_batch_first(NULL) == 0);
   x[4] = NAN;
   CHECK_ERR(recur_run(lstm, &in, NULL, y, y_count, NULL, 0, NULL, 0), RECUR_ERR_NON_FINITE,
             "x has a non-finite value (NaN)");

@@ -28,13 +28,13 @@ inline convert::ConvertOptions options_from_args(const nlohmann::json& args) {
   if (args.contains("layers")) a.layers = args["layers"];
   if (args.contains("bidirectional")) a.bidirectional = args["bidirectional"].get<bool>();
   if (args.contains("proj_size")) a.proj_size = args["proj_size"];
-  if (args.contains("batch_first")) a.batch_first = args["batch_first"];
+  if (args.contains("batch_first")) a.batch_first = args["batch_first"].get<bool>();
   if (args.contains("nonlinearity")) a.nonlinearity = args["nonlinearity"];
   if (args.contains("prefix")) a.prefix = args["prefix"];
   if (args.contains("head")) a.head = args["head"];
   if (args.contains("head_prefix")) a.head_prefix = args["head_prefix"];
   if (args.contains("softmax")) a.softmax = args["softmax"];
-  if (args.contains("last_step")) a.last_step = args["last_step"];
+  if (args.contains("last_step")) a.last_step = args["last_step"].get<bool>();
   return o;
 }
 

@@ -84,7 +84,7 @@ void check_case(const std::string& name) {
   in.x = x->f32.data();
   in.seq_len = T;
   in.batch = B;
-  in.batch_first = bf;
+  in.layout = bf ? Layout::batch_first : Layout::time_major;
   if (has_h0) in.h0 = h0.f32.data();
   if (has_c0) in.c0 = c0.f32.data();
   if (has_len) in.lengths = lengths.data();
@@ -131,22 +131,43 @@ TEST_CASE("convert: the LSTM_v1 gates land in canonical order i, f, g, o") {
 
 TEST_CASE("convert: state_dict inference is reported, explicit options are checked") {
   const std::string pt = kConvertFixtures + "/pt_lstm_2l_bidir_head/model.pt";
-  auto conv = convert::convert_file(pt);
+  // A module around nn.LSTM with a Linear head: the layout and the head's step are not in the
+  // weights, so both options are required, named in one refusal.
+  auto guess = convert::convert_file(pt);
+  REQUIRE_FALSE(guess.ok());
+  CHECK(guess.status().code() == Errc::invalid_argument);
+  CHECK(guess.status().message().find("pass --batch-first or --time-major") != std::string::npos);
+  CHECK(guess.status().message().find("pass --last-step or --every-step") != std::string::npos);
+  convert::ConvertOptions given;
+  given.arch.batch_first = false;
+  given.arch.last_step = false;
+  auto conv = convert::convert_file(pt, given);
   REQUIRE_MESSAGE(conv.ok(), conv.status().to_string());
   bool reported = false;
   for (const auto& n : conv->notes) reported |= n.find("inferred: arch lstm, 2 layer(s), bidirectional") != std::string::npos;
   CHECK(reported);
-  convert::ConvertOptions wrong;
+  // What the self-check cannot confirm is said: both came from options.
+  REQUIRE(conv->unchecked.size() == 2);
+  CHECK(conv->unchecked[0].find("--every-step") != std::string::npos);
+  CHECK(conv->unchecked[1].find("--time-major") != std::string::npos);
+  given.arch.batch_first.reset();
+  auto one = convert::convert_file(pt, given);
+  REQUIRE_FALSE(one.ok());
+  CHECK(one.status().message().find("--last-step") == std::string::npos);
+  convert::ConvertOptions wrong = given;
+  wrong.arch.batch_first = false;
   wrong.arch.arch = "gru";
   auto r = convert::convert_file(pt, wrong);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Errc::invalid_model);
-  convert::ConvertOptions layers;
+  convert::ConvertOptions layers = wrong;
+  layers.arch.arch.clear();
   layers.arch.layers = 3;
   r = convert::convert_file(pt, layers);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Errc::invalid_model);
-  convert::ConvertOptions bad_arch;
+  convert::ConvertOptions bad_arch = layers;
+  bad_arch.arch.layers = 0;
   bad_arch.arch.arch = "transformer";
   r = convert::convert_file(pt, bad_arch);
   REQUIRE_FALSE(r.ok());

@@ -58,7 +58,7 @@ void check_golden(const std::string& root, const std::string& name) {
     src = dir + "/" + t["file"].get<std::string>();
     const auto& kw = t["kwargs"];
     opt.arch.prefix = t["module"].get<std::string>() + ".";
-    opt.arch.batch_first = kw.value("batch_first", false);
+    opt.arch.batch_first = kw.value("batch_first", false);  // the module's own argument
     opt.arch.nonlinearity = kw.value("nonlinearity", std::string());
     if (t["head"].is_string()) {
       opt.arch.head = "linear";
@@ -130,7 +130,7 @@ void check_golden(const std::string& root, const std::string& name) {
   std::vector<int32_t> lengths;
   RunInput in;
   in.x = x->f32.data();
-  in.batch_first = spec.batch_first;
+  in.layout = spec.batch_first ? Layout::batch_first : Layout::time_major;
   in.seq_len = spec.batch_first ? x->shape[1] : x->shape[0];
   in.batch = spec.batch_first ? x->shape[0] : x->shape[1];
   if (inputs.contains("h0")) {

@@ -93,7 +93,7 @@ TEST_CASE("recur run: npy in and y h_n c_n out equal to Model::run") {
       for (int64_t i = 0; i < I; ++i) xb[static_cast<size_t>((b * T + t) * I + i)] = x[static_cast<size_t>((t * B + b) * I + i)];
   REQUIRE(npy::write_f32(d + "xb.npy", {B, T, I}, xb).ok());
   REQUIRE(cli(model_path + " --input " + d + "xb.npy --batch-first --out " + d + "outb") == 0);
-  RunInput inb{xb.data(), T, B, true};
+  RunInput inb{xb.data(), T, B, Layout::batch_first};
   const RunOutput wantb = run_ok(m, inb);
   const npy::Array yb = read_npy(d + "outb/y.npy");
   CHECK(yb.shape == wantb.y_shape);

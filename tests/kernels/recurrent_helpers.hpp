@@ -1,4 +1,4 @@
-// Shared by the fast recurrent kernels' tests: the ISAs this CPU has, random data, packing, and
+// Shared by the fast recurrent kernels' tests: the ISAs this CPU has (runtime's own probe), random data, packing, and
 // one step run in two halves (the second sweeping backward).
 #pragma once
 
@@ -13,6 +13,7 @@
 
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
+#include "runtime/isa.hpp"
 
 namespace recur::kernels::testing {
 
@@ -24,10 +25,8 @@ struct IsaCase {
 
 inline std::vector<IsaCase> isas() {
   return {
-      {"avx512", __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"),
-       &recurrent_f32_avx512()},
-      {"avx2", __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), &recurrent_f32_avx2()},
+      {"avx512", cpu_supports(Isa::avx512), &recurrent_f32_avx512()},
+      {"avx2", cpu_supports(Isa::avx2), &recurrent_f32_avx2()},
       {"scalar", true, &recurrent_f32_scalar()},
   };
 }

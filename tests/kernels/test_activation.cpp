@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/recurrent.hpp"
+#include "tests/kernels/recurrent_helpers.hpp"
 
 using namespace recur::kernels;
 
@@ -65,18 +66,7 @@ double tanh64(double x) { return std::tanh(x); }
 }  // namespace
 
 TEST_CASE("kernels: vectorized sigmoid and tanh within a few ULP of fp64, exact edges") {
-  const struct {
-    const char* name;
-    bool available;
-    const RecurrentKernels* k;
-  } cases[] = {
-      {"avx512", __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"),
-       &recurrent_f32_avx512()},
-      {"avx2", __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"), &recurrent_f32_avx2()},
-      {"scalar", true, &recurrent_f32_scalar()},
-  };
-  for (const auto& c : cases) {
+  for (const testing::IsaCase& c : testing::isas()) {
     if (!c.available) {
       MESSAGE("skipping " << c.name << ": not supported by this CPU");
       continue;

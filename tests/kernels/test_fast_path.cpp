@@ -100,7 +100,7 @@ TEST_CASE("fast path: run and step equal the reference kernels for every ISA") {
     const std::vector<float> h0 = test::random_values(static_cast<size_t>(rows * B * H), 5, 0.5f);
     const std::vector<float> c0 = test::random_values(static_cast<size_t>(rows * B * H), 6, 0.5f);
     const std::vector<int32_t> lengths = {6, 1, 0, 4, 6, 3, 5};
-    RunInput in{x.data(), T, B, spec.batch_first};
+    RunInput in{x.data(), T, B, spec.batch_first ? Layout::batch_first : Layout::time_major};
     in.h0 = h0.data();
     if (c.o.cell == CellType::lstm) in.c0 = c0.data();
     in.lengths = lengths.data();

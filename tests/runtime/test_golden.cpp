@@ -18,7 +18,7 @@ recur::RunInput run_input(const recur::test::GoldenCase& c) {
   in.x = c.input.x.data();
   in.seq_len = c.input.seq_len;
   in.batch = c.input.batch;
-  in.batch_first = c.input.batch_first;
+  in.layout = c.input.batch_first ? recur::Layout::batch_first : recur::Layout::time_major;
   in.h0 = c.input.h0.empty() ? nullptr : c.input.h0.data();
   in.c0 = c.input.c0.empty() ? nullptr : c.input.c0.data();
   in.lengths = c.input.lengths.empty() ? nullptr : c.input.lengths.data();

@@ -298,7 +298,7 @@ RunInput run_input(const reference::Input& in) {
   r.x = in.x.data();
   r.seq_len = in.seq_len;
   r.batch = in.batch;
-  r.batch_first = in.batch_first;
+  r.layout = in.batch_first ? Layout::batch_first : Layout::time_major;
   r.h0 = in.h0.empty() ? nullptr : in.h0.data();
   r.c0 = in.c0.empty() ? nullptr : in.c0.data();
   r.lengths = in.lengths.empty() ? nullptr : in.lengths.data();

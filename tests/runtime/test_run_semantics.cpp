@@ -52,7 +52,7 @@ TEST_CASE("batch_first input gives the transposed result of time-major input") {
     tm.lengths = len.data();
     const RunOutput a = run_ok(m, tm);
     const std::vector<float> xb = swap_tb(x, T, B, I);
-    RunInput bf{xb.data(), T, B, true};
+    RunInput bf{xb.data(), T, B, Layout::batch_first};
     bf.lengths = len.data();
     const RunOutput b = run_ok(m, bf);
     CHECK(b.y_shape == std::vector<int64_t>{B, T, m.output_size()});

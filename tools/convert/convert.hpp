@@ -27,13 +27,16 @@ struct ArchOptions {
   int layers = 0;                    // 0: infer from weight_ih_l<k>
   std::optional<bool> bidirectional; // unset: infer from *_reverse
   int64_t proj_size = -1;            // -1: infer from weight_hr_l0
-  bool batch_first = false;          // the module was built with batch_first=True
+  std::optional<bool> batch_first;   // the module was built with batch_first=True / False;
+                                     // unset: PyTorch's default for a bare nn.LSTM/GRU/RNN,
+                                     // required when a wrapper or head makes it a guess
   std::string nonlinearity;          // rnn: "" (tanh, reported) | tanh | relu
   std::string prefix;                // recurrent tensors' key prefix, e.g. "lstm."; "" infer
   std::string head;                  // "" infer | none | linear
   std::string head_prefix;           // head tensors' key prefix, e.g. "fc."; "" infer
   bool softmax = false;              // softmax after the head
-  bool last_step = false;            // head on the last step only (out[-1] / out[:, -1])
+  std::optional<bool> last_step;     // head on the last step only (out[-1] / out[:, -1]) or at
+                                     // every step; required when there is a head
 };
 
 struct ConvertOptions {
@@ -54,6 +57,9 @@ struct Conversion {
   SourceFormat format = SourceFormat::onnx;
   std::vector<std::string> layers; // one human line per layer found, for the summary
   std::vector<std::string> notes;  // what was inferred, assumed or ignored
+  // What the source does not state, taken from options or defaults instead: the self-check
+  // compares recur with the converter's own reading of the source, so it cannot confirm these.
+  std::vector<std::string> unchecked;
   ReferenceFn reference;           // the source's semantics, independent of the canonical reorder
 };
 

@@ -8,164 +8,22 @@
 // recur's reverse layers do not; such layers are refused outside Bidirectional, which flips
 // them back. Bidirectional with return_sequences=False (last output of each direction) is
 // refused too: recur's last step is y[T-1].
-#include <hdf5.h>
 #include <nlohmann/json.hpp>
-#include <zip.h>
 
 #include <cstring>
 #include <map>
 #include <memory>
 
 #include "tools/convert/convert.hpp"
+#include "tools/convert/hdf5_file.hpp"
 #include "tools/convert/source_reference.hpp"
 #include "tools/convert/util.hpp"
+#include "tools/convert/zip_reader.hpp"
 
 namespace recur::convert {
 namespace {
 
 using json = nlohmann::json;
-constexpr int64_t kMaxDatasetElements = int64_t(1) << 28;  // 1 GiB of fp32 per weight tensor
-
-// ---- HDF5 access -------------------------------------------------------------------------------
-struct H5Handle {
-  hid_t id = -1;
-  herr_t (*close)(hid_t) = nullptr;
-  H5Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
-  ~H5Handle() {
-    if (id >= 0 && close) close(id);
-  }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-};
-
-class H5File {
- public:
-  // From a file on disk, or from bytes held in memory (the .keras zip's model.weights.h5).
-  static Result<std::unique_ptr<H5File>> open(const std::string& path, const std::string& label,
-                                              const std::vector<uint8_t>* image = nullptr) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors come back as values, not stderr dumps
-    auto f = std::unique_ptr<H5File>(new H5File());
-    f->label_ = label;
-    if (image) {
-      f->image_ = *image;
-      H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-      if (fapl.id < 0 || H5Pset_fapl_core(fapl.id, 1 << 16, 0) < 0 ||
-          H5Pset_file_image(fapl.id, f->image_.data(), f->image_.size()) < 0)
-        return fail(Errc::internal, cat(label, ": cannot set up an in-memory HDF5 file"));
-      f->id_ = H5Fopen(label.c_str(), H5F_ACC_RDONLY, fapl.id);
-    } else {
-      f->id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    }
-    if (f->id_ < 0) return fail(Errc::bad_metadata, cat(label, ": not a readable HDF5 file (truncated or damaged)"));
-    return f;
-  }
-  ~H5File() {
-    if (id_ >= 0) H5Fclose(id_);
-  }
-  hid_t id() const { return id_; }
-  const std::string& label() const { return label_; }
-
-  bool exists(const std::string& path) const {
-    std::string prefix;
-    size_t start = 0;
-    while (start < path.size()) {
-      size_t end = path.find('/', start);
-      if (end == std::string::npos) end = path.size();
-      prefix += (prefix.empty() ? "" : "/") + path.substr(start, end - start);
-      if (H5Lexists(id_, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
-      start = end + 1;
-    }
-    return true;
-  }
-
-  // A float dataset as fp32 with its shape; `rank` must match.
-  Result<Tensor> dataset(const std::string& path, size_t rank) const {
-    if (!exists(path)) return fail(Errc::invalid_model, cat(label_, ": no weight dataset '", path, "'"));
-    H5Handle ds(H5Dopen2(id_, path.c_str(), H5P_DEFAULT), H5Dclose);
-    if (ds.id < 0) return fail(Errc::bad_tensor, cat(label_, ": '", path, "' is not a dataset"));
-    H5Handle type(H5Dget_type(ds.id), H5Tclose);
-    if (type.id < 0 || H5Tget_class(type.id) != H5T_FLOAT)
-      return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' is not floating point"));
-    // libhdf5 sizes its conversion buffer by the stored type: only the widths Keras writes.
-    const size_t elem = H5Tget_size(type.id);
-    if (elem != 2 && elem != 4 && elem != 8)
-      return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' has a ", elem,
-                                        "-byte float type (expected 2, 4 or 8)"));
-    H5Handle space(H5Dget_space(ds.id), H5Sclose);
-    int nd = space.id < 0 ? -1 : H5Sget_simple_extent_ndims(space.id);
-    if (nd < 0 || nd > 8) return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' has an invalid rank"));
-    hsize_t dims[8];
-    H5Sget_simple_extent_dims(space.id, dims, nullptr);
-    Tensor t;
-    for (int k = 0; k < nd; ++k) {
-      if (dims[k] > static_cast<hsize_t>(INT64_MAX)) return fail(Errc::bad_tensor, cat(label_, ": '", path, "' too large"));
-      t.shape.push_back(static_cast<int64_t>(dims[k]));
-    }
-    if (t.shape.size() != rank)
-      return fail(Errc::invalid_model, cat(label_, ": weight '", path, "' has shape ", shape_str(t.shape),
-                                           ", expected rank ", rank));
-    int64_t numel = 0;
-    if (!checked_numel(t.shape, numel) || numel > kMaxDatasetElements)
-      return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' is too large"));
-    // Unfiltered data must be in the file: a tiny file cannot make us allocate its declared size.
-    H5Handle dcpl(H5Dget_create_plist(ds.id), H5Pclose);
-    const int filters = dcpl.id < 0 ? -1 : H5Pget_nfilters(dcpl.id);
-    const hsize_t stored = H5Dget_storage_size(ds.id);
-    if (filters == 0 && numel > 0 && stored / elem < static_cast<hsize_t>(numel))
-      return fail(Errc::truncated, cat(label_, ": dataset '", path, "' stores ", stored, " bytes but its shape ",
-                                       shape_str(t.shape), " needs ", static_cast<hsize_t>(numel) * elem));
-    t.data.resize(static_cast<size_t>(numel));
-    if (numel && H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
-      return fail(Errc::bad_tensor, cat(label_, ": cannot read dataset '", path, "'"));
-    return t;
-  }
-
-  // A string attribute (scalar or 1-D; fixed-length or variable-length) of object `obj`.
-  Result<std::vector<std::string>> string_attr(const std::string& obj, const std::string& name) const {
-    if (obj != "/" && !exists(obj)) return fail(Errc::invalid_model, cat(label_, ": no group '", obj, "'"));
-    if (H5Aexists_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT) <= 0)
-      return fail(Errc::bad_metadata, cat(label_, ": '", obj, "' has no attribute '", name, "'"));
-    H5Handle a(H5Aopen_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    H5Handle type(a.id < 0 ? -1 : H5Aget_type(a.id), H5Tclose);
-    if (type.id < 0 || H5Tget_class(type.id) != H5T_STRING)
-      return fail(Errc::bad_metadata, cat(label_, ": attribute '", name, "' is not a string"));
-    H5Handle space(H5Aget_space(a.id), H5Sclose);
-    hssize_t n = H5Sget_simple_extent_npoints(space.id);
-    if (n < 0 || n > (1 << 20)) return fail(Errc::bad_metadata, cat(label_, ": attribute '", name, "' has a bad size"));
-    std::vector<std::string> out;
-    if (H5Tis_variable_str(type.id) > 0) {
-      std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
-      H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(mem.id, H5T_VARIABLE);
-      H5Tset_cset(mem.id, H5Tget_cset(type.id));
-      if (n && H5Aread(a.id, mem.id, ptrs.data()) < 0)
-        return fail(Errc::bad_metadata, cat(label_, ": cannot read attribute '", name, "'"));
-      for (char* p : ptrs) out.emplace_back(p ? p : "");
-      H5Dvlen_reclaim(mem.id, space.id, H5P_DEFAULT, ptrs.data());
-    } else {
-      size_t len = H5Tget_size(type.id);
-      if (len == 0 || len > (64u << 20) / static_cast<size_t>(n ? n : 1))
-        return fail(Errc::bad_metadata, cat(label_, ": attribute '", name, "' is too large"));
-      std::vector<char> buf(len * static_cast<size_t>(n));
-      H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(mem.id, len);
-      if (n && H5Aread(a.id, mem.id, buf.data()) < 0)
-        return fail(Errc::bad_metadata, cat(label_, ": cannot read attribute '", name, "'"));
-      for (hssize_t k = 0; k < n; ++k) {
-        const char* p = buf.data() + k * len;
-        out.emplace_back(p, strnlen(p, len));
-      }
-    }
-    return out;
-  }
-
- private:
-  H5File() = default;
-  hid_t id_ = -1;
-  std::string label_;
-  std::vector<uint8_t> image_;
-};
-
 // ---- where each layer's weights live ----------------------------------------------------------
 // Returns the weights of one Keras layer in Keras order: [kernel, recurrent_kernel, bias?] per
 // direction (forward then backward for Bidirectional), or [kernel, bias?] for Dense.
@@ -571,26 +429,6 @@ class KerasBuilder {
   }
 };
 
-struct ZipCloser {
-  void operator()(zip_t* z) const { zip_discard(z); }
-};
-
-Result<std::vector<uint8_t>> zip_entry(zip_t* z, const char* entry, const std::string& path, uint64_t max) {
-  zip_stat_t st;
-  zip_stat_init(&st);
-  if (zip_stat(z, entry, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-    return fail(Errc::bad_metadata, cat(path, ": .keras archive has no '", entry, "'"));
-  if (st.size > max) return fail(Errc::unsupported, cat(path, ": '", entry, "' is too large"));
-  zip_file_t* f = zip_fopen(z, entry, 0);
-  if (!f) return fail(Errc::truncated, cat(path, ": cannot open '", entry, "': ", zip_strerror(z)));
-  std::vector<uint8_t> out(static_cast<size_t>(st.size));
-  zip_int64_t got = st.size ? zip_fread(f, out.data(), st.size) : 0;
-  zip_fclose(f);
-  if (got < 0 || static_cast<zip_uint64_t>(got) != st.size)
-    return fail(Errc::truncated, cat(path, ": '", entry, "' is damaged or truncated"));
-  return out;
-}
-
 }  // namespace
 
 static Result<Conversion> convert_keras_unguarded(const std::string& path, const ConvertOptions& options) {
@@ -603,14 +441,13 @@ static Result<Conversion> convert_keras_unguarded(const std::string& path, const
     if (got < 4) return fail(Errc::truncated, cat(path, ": file is too short"));
   }
   if (std::memcmp(magic, "PK\x03\x04", 4) == 0) {
-    int zerr = 0;
-    std::unique_ptr<zip_t, ZipCloser> z(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &zerr));
-    if (!z) return fail(Errc::truncated, cat(path, ": zip archive is truncated or damaged"));
-    auto cfg_bytes = zip_entry(z.get(), "config.json", path, 64ull << 20);
+    auto zip = ZipReader::open(path);
+    if (!zip.ok()) return zip.status();
+    auto cfg_bytes = zip->read("config.json", 64ull << 20, Errc::bad_metadata);
     if (!cfg_bytes.ok()) return cfg_bytes.status();
     json cfg = json::parse(cfg_bytes->begin(), cfg_bytes->end(), nullptr, false);
     if (cfg.is_discarded()) return fail(Errc::bad_metadata, cat(path, ": config.json is not valid JSON"));
-    auto h5 = zip_entry(z.get(), "model.weights.h5", path, kMaxSourceBytes);
+    auto h5 = zip->read("model.weights.h5", kMaxSourceBytes, Errc::bad_metadata);
     if (!h5.ok()) return h5.status();
     auto file = H5File::open(path, path + ":model.weights.h5", &*h5);
     if (!file.ok()) return file.status();

@@ -6,33 +6,24 @@
 // (T time, B batch, D directions, F features), so a transpose in the wrong place is an error,
 // not a silently different model. Nodes off the chain (shape subgraphs for initial states,
 // constants) are only looked at where they reach the chain: an initial state must be a graph
-// input or provably zero. Gates: ONNX i,o,f,c -> canonical i,f,g,o; GRU z,r,h = canonical;
-// B = [Wb, Rb]; peepholes i,o,f -> i,f,o.
+// input or provably zero. Tensors: onnx_tensor.cpp; constants: onnx_constants.cpp; the
+// recurrent nodes themselves: onnx_rnn.cpp.
 #include <onnx/onnx_pb.h>
 
 #include <climits>
-#include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
 
-#include <stdlib.h>
-
 #include "tools/convert/convert.hpp"
+#include "tools/convert/onnx_constants.hpp"
+#include "tools/convert/onnx_node.hpp"
+#include "tools/convert/onnx_rnn.hpp"
 #include "tools/convert/source_reference.hpp"
 #include "tools/convert/util.hpp"
 
 namespace recur::convert {
 namespace {
-
-// A tensor read from the file (initializer or Constant), values widened to double.
-struct Const {
-  std::vector<int64_t> dims;
-  std::vector<double> v;
-  int32_t type = 0;
-};
 
 // A value on the chain from x to the output.
 struct Chain {
@@ -46,35 +37,6 @@ struct Chain {
   bool is_c = false;         // state: Y_c rather than Y_h
   std::vector<Chain> parts;  // states: Concat of states along axis 0
 };
-
-const std::set<std::string> kRnnAttrs = {"activation_alpha", "activation_beta", "activations", "clip",
-                                         "direction", "hidden_size", "input_forget", "layout",
-                                         "linear_before_reset"};
-
-std::string canonical_activation(const std::string& name) {
-  static const char* known[] = {"Sigmoid", "Tanh", "Relu", "HardSigmoid", "LeakyRelu", "ThresholdedRelu",
-                                "ScaledTanh", "Affine", "Elu", "Softsign", "Softplus"};
-  std::string lower;
-  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* k : known) {
-    std::string kl;
-    for (const char* p = k; *p; ++p) kl += static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
-    if (kl == lower) return k;
-  }
-  return "";
-}
-bool uses_alpha(const std::string& n) {
-  return n == "HardSigmoid" || n == "LeakyRelu" || n == "ThresholdedRelu" || n == "ScaledTanh" || n == "Affine" ||
-         n == "Elu";
-}
-bool uses_beta(const std::string& n) { return n == "HardSigmoid" || n == "ScaledTanh" || n == "Affine"; }
-
-// Constants hold doubles; an index, axis or size must be an integer that an int64 holds.
-bool exact_int64(double v, int64_t& out) {
-  if (!(v >= -9.0e18 && v <= 9.0e18) || v != static_cast<double>(static_cast<int64_t>(v))) return false;
-  out = static_cast<int64_t>(v);
-  return true;
-}
 
 // Inputs an op on the model's path reads by position (beyond the chained one).
 int min_inputs(const std::string& op) {
@@ -96,15 +58,10 @@ class OnnxImporter {
     for (const auto& op : model_.opset_import())
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
     const auto& g = model_.graph();
-    for (const auto& t : g.initializer()) init_[t.name()] = &t;
-    for (const auto& n : g.node())
-      if (n.op_type() == "Constant")
-        for (const auto& o : n.output()) constant_[o] = &n;
-    for (const auto& n : g.node())
-      for (const auto& o : n.output()) producer_[o] = &n;
+    consts_.emplace(g, path_);
     // x: the first graph input that is not an initializer.
     for (const auto& in : g.input()) {
-      if (init_.count(in.name())) continue;
+      if (consts_->is_initializer(in.name())) continue;
       if (x_name_.empty()) {
         x_name_ = in.name();
       } else {
@@ -140,8 +97,7 @@ class OnnxImporter {
   const ConvertOptions& options_;
   onnx::ModelProto model_;
   int64_t opset_ = 0;
-  std::map<std::string, const onnx::TensorProto*> init_;
-  std::map<std::string, const onnx::NodeProto*> constant_, producer_;
+  std::optional<OnnxConstants> consts_;
   std::string x_name_;
   std::set<std::string> graph_inputs_;
   std::map<std::string, Chain> chain_;
@@ -168,216 +124,19 @@ class OnnxImporter {
   }
   int64_t time_dims_[2] = {-1, -1};
 
-  // The node's name, or its first output when the exporter left the name empty.
-  static std::string label(const onnx::NodeProto& n) {
-    if (!n.name().empty() || n.output_size() == 0) return n.name();
-    return "-> " + n.output(0);
-  }
-  Status node_error(const onnx::NodeProto& n, Errc code, const std::string& why) {
-    return fail(code, cat("node '", label(n), "' (", n.op_type(), "): ", why));
-  }
-
-  // ---- tensors ----------------------------------------------------------------------------
-  Result<std::vector<uint8_t>> external_bytes(const onnx::TensorProto& t, uint64_t want) {
-    std::string location;
-    uint64_t offset = 0, length = 0;
-    bool has_length = false;
-    for (const auto& kv : t.external_data()) {
-      try {
-        if (kv.key() == "location") location = kv.value();
-        else if (kv.key() == "offset") offset = std::stoull(kv.value());
-        else if (kv.key() == "length") length = std::stoull(kv.value()), has_length = true;
-      } catch (...) {
-        return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external_data ", kv.key(), " is not a number"));
-      }
-    }
-    if (location.empty()) return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data without a location"));
-    if (location[0] == '/' || location.find('\\') != std::string::npos)
-      return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data path '", location,
-                                        "' is absolute; only files inside the model's directory are read"));
-    for (size_t start = 0; start <= location.size();) {
-      size_t end = location.find('/', start);
-      if (end == std::string::npos) end = location.size();
-      if (location.compare(start, end - start, "..") == 0)
-        return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data path '", location,
-                                          "' leaves the model's directory"));
-      start = end + 1;
-    }
-    std::string dir = parent_dir(path_);
-    char dir_real[PATH_MAX], file_real[PATH_MAX];
-    std::string file = dir + "/" + location;
-    if (!realpath(dir.c_str(), dir_real) || !realpath(file.c_str(), file_real))
-      return fail(Errc::io, cat("tensor '", t.name(), "': cannot open external data '", location, "'"));
-    std::string d = dir_real, f = file_real;
-    if (f.compare(0, d.size() + 1, d + "/") != 0)
-      return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data '", location,
-                                        "' resolves outside the model's directory"));
-    auto all = read_file_bytes(f);
-    if (!all.ok()) return all.status();
-    if (!has_length) length = want;
-    if (length != want || offset > all->size() || length > all->size() - offset)
-      return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data range [", offset, ", +", length,
-                                        ") does not fit '", location, "' (", all->size(), " bytes) or the shape"));
-    return std::vector<uint8_t>(all->begin() + static_cast<long>(offset), all->begin() + static_cast<long>(offset + length));
-  }
-
-  Result<Const> read_tensor(const onnx::TensorProto& t) {
-    Const c;
-    c.type = t.data_type();
-    for (auto d : t.dims()) c.dims.push_back(d);
-    int64_t numel = 0;
-    if (!checked_numel(c.dims, numel))
-      return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' has an invalid shape ", shape_str(c.dims)));
-    int elem = 0;
-    switch (c.type) {
-      case onnx::TensorProto::FLOAT: elem = 4; break;
-      case onnx::TensorProto::DOUBLE: elem = 8; break;
-      case onnx::TensorProto::INT64: elem = 8; break;
-      case onnx::TensorProto::INT32: elem = 4; break;
-      case onnx::TensorProto::FLOAT16: elem = 2; break;
-      default:
-        return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' has data type ", c.type,
-                                          " (supported: float, double, float16, int32, int64)"));
-    }
-    int64_t nbytes = 0;
-    if (!checked_mul(numel, elem, nbytes)) return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' is too large"));
-    // The bytes must be there before anything is allocated for them.
-    std::vector<uint8_t> ext;
-    const uint8_t* raw = nullptr;
-    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-      auto e = external_bytes(t, static_cast<uint64_t>(nbytes));
-      if (!e.ok()) return e.status();
-      ext = std::move(*e);
-      raw = ext.data();
-    } else if (t.has_raw_data()) {
-      if (static_cast<int64_t>(t.raw_data().size()) != nbytes)
-        return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' holds ", t.raw_data().size(), " bytes, its shape ",
-                                          shape_str(c.dims), " needs ", nbytes));
-      raw = reinterpret_cast<const uint8_t*>(t.raw_data().data());
-    }
-    if (raw) {
-      c.v.resize(static_cast<size_t>(numel));
-      for (int64_t k = 0; k < numel; ++k) {
-        const uint8_t* p = raw + k * elem;
-        switch (c.type) {
-          case onnx::TensorProto::FLOAT: { float f; std::memcpy(&f, p, 4); c.v[k] = f; break; }
-          case onnx::TensorProto::DOUBLE: { double f; std::memcpy(&f, p, 8); c.v[k] = f; break; }
-          case onnx::TensorProto::INT64: { int64_t f; std::memcpy(&f, p, 8); c.v[k] = double(f); break; }
-          case onnx::TensorProto::INT32: { int32_t f; std::memcpy(&f, p, 4); c.v[k] = f; break; }
-          default: {
-            uint16_t h = static_cast<uint16_t>(p[0] | (p[1] << 8));
-            int e = (h >> 10) & 31, m = h & 1023;
-            double v = e == 0 ? std::ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp(m | 1024, e - 25);
-            c.v[k] = (h >> 15) ? -v : v;
-          }
-        }
-      }
-      return c;
-    }
-    auto take = [&](const auto& field) -> Status {
-      if (static_cast<int64_t>(field.size()) != numel)
-        return fail(Errc::bad_tensor, cat("tensor '", t.name(), "' holds ", field.size(), " values, its shape ",
-                                          shape_str(c.dims), " needs ", numel));
-      c.v.resize(static_cast<size_t>(numel));
-      for (int64_t k = 0; k < numel; ++k) c.v[k] = double(field[static_cast<int>(k)]);
-      return Status::Ok();
-    };
-    switch (c.type) {
-      case onnx::TensorProto::FLOAT: RECUR_TRY(take(t.float_data())); break;
-      case onnx::TensorProto::DOUBLE: RECUR_TRY(take(t.double_data())); break;
-      case onnx::TensorProto::INT64: RECUR_TRY(take(t.int64_data())); break;
-      case onnx::TensorProto::INT32: RECUR_TRY(take(t.int32_data())); break;
-      default: return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': float16 without raw_data"));
-    }
-    return c;
-  }
-
-  bool is_const(const std::string& name) const { return init_.count(name) || constant_.count(name); }
-
-  Result<Const> get_const(const std::string& name, const std::string& what) {
-    if (auto it = init_.find(name); it != init_.end()) return read_tensor(*it->second);
-    if (auto it = constant_.find(name); it != constant_.end()) {
-      for (const auto& a : it->second->attribute()) {
-        if (a.name() == "value" && a.has_t()) return read_tensor(a.t());
-        Const c;
-        if (a.name() == "value_float") return Const{{}, {a.f()}, onnx::TensorProto::FLOAT};
-        if (a.name() == "value_int") return Const{{}, {double(a.i())}, onnx::TensorProto::INT64};
-        if (a.name() == "value_floats") {
-          for (float f : a.floats()) c.v.push_back(f);
-          c.dims = {static_cast<int64_t>(c.v.size())};
-          return c;
-        }
-        if (a.name() == "value_ints") {
-          for (auto i : a.ints()) c.v.push_back(double(i));
-          c.dims = {static_cast<int64_t>(c.v.size())};
-          return c;
-        }
-      }
-      return fail(Errc::unsupported, cat("Constant '", name, "' has no supported value attribute"));
-    }
-    return fail(Errc::invalid_model, cat(what, " '", name, "' is neither an initializer nor a Constant"));
-  }
-
-  static Tensor to_tensor(const Const& c) {
-    Tensor t;
-    t.shape = c.dims;
-    t.data.assign(c.v.begin(), c.v.end());
-    return t;
-  }
-
-  // ---- attributes -------------------------------------------------------------------------
-  static const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name) {
-    for (const auto& a : n.attribute())
-      if (a.name() == name) return &a;
-    return nullptr;
-  }
-  static int64_t attr_i(const onnx::NodeProto& n, const std::string& name, int64_t dflt) {
-    const auto* a = attr(n, name);
-    return a ? a->i() : dflt;
-  }
-
   // Initial state: absent/empty, a graph input (caller passes h0/c0), or provably all zero.
   Status check_initial_state(const onnx::NodeProto& n, int index, const char* what) {
     if (n.input_size() <= index || n.input(index).empty()) return Status::Ok();
     const std::string& name = n.input(index);
     if (graph_inputs_.count(name)) {
-      conv_.notes.push_back(cat(what, " of node '", label(n), "' is the graph input '", name,
+      conv_.notes.push_back(cat(what, " of node '", node_label(n), "' is the graph input '", name,
                                 "': pass it to run() as h0/c0 (zeros when omitted)"));
       return Status::Ok();
     }
-    if (provably_zero(name, 0)) return Status::Ok();
+    if (consts_->provably_zero(name)) return Status::Ok();
     return node_error(n, Errc::unsupported,
                       cat(what, " '", name, "' is neither a graph input nor provably zero; a recur model starts "
                                 "from zeros or from a state the caller passes"));
-  }
-  bool provably_zero(const std::string& name, int depth) {
-    if (depth > 32) return false;
-    if (init_.count(name) || constant_.count(name)) {
-      auto c = get_const(name, "state");
-      if (!c.ok()) return false;
-      for (double v : c->v)
-        if (v != 0.0) return false;
-      return true;
-    }
-    auto it = producer_.find(name);
-    if (it == producer_.end()) return false;
-    const onnx::NodeProto& p = *it->second;
-    const std::string& op = p.op_type();
-    if (op == "ConstantOfShape") {
-      const auto* a = attr(p, "value");
-      if (!a) return true;  // default value 0
-      auto c = read_tensor(a->t());
-      return c.ok() && c->v.size() == 1 && c->v[0] == 0.0;
-    }
-    if (op == "Expand" || op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" || op == "Identity" ||
-        op == "Cast" || op == "Slice" || op == "Tile" || op == "Transpose" || op == "Gather")
-      return p.input_size() > 0 && provably_zero(p.input(0), depth + 1);
-    if (op == "Concat") {
-      for (const auto& in : p.input())
-        if (!provably_zero(in, depth + 1)) return false;
-      return true;
-    }
-    return false;
   }
 
   // ---- the walk ---------------------------------------------------------------------------
@@ -408,28 +167,6 @@ class OnnxImporter {
       for (char& a : c.axes) a = resolve(a);
   }
 
-  Result<std::vector<int64_t>> int_list(const onnx::NodeProto& n, int input, const std::string& attr_name) {
-    std::vector<int64_t> out;
-    if (n.input_size() > input && !n.input(input).empty()) {
-      if (!is_const(n.input(input)))
-        return node_error(n, Errc::unsupported, cat("input ", input, " '", n.input(input),
-                                                    "' is computed by the graph; recur needs it to be a constant"));
-      auto c = get_const(n.input(input), cat("input ", input));
-      if (!c.ok()) return node_error(n, c.status().code(), c.status().message());
-      for (double v : c->v) {
-        int64_t i = 0;
-        if (!exact_int64(v, i))
-          return node_error(n, Errc::invalid_model, cat("input ", input, " '", n.input(input),
-                                                        "' holds ", v, ", not a usable integer"));
-        out.push_back(i);
-      }
-      return out;
-    }
-    if (const auto* a = attr(n, attr_name))
-      for (auto v : a->ints()) out.push_back(v);
-    return out;
-  }
-
   Status visit(const onnx::NodeProto& n) {
     const std::string& op = n.op_type();
     if (!n.domain().empty() && n.domain() != "ai.onnx")
@@ -449,14 +186,14 @@ class OnnxImporter {
     if (op == "Shape" || op == "Size") return Status::Ok();  // reads dims only; leaves the chain
     if (op == "Identity" || op == "Dropout") return out(c);
     if (op == "Cast") {
-      int64_t to = attr_i(n, "to", 0);
+      int64_t to = node_attr_i(n, "to", 0);
       if (to != onnx::TensorProto::FLOAT && to != onnx::TensorProto::DOUBLE)
         return node_error(n, Errc::unsupported, cat("Cast to data type ", to, " on the model's path"));
       return out(c);
     }
     if (c.kind != Chain::seq) return state_op(n, c);
     if (op == "Transpose") {
-      auto perm = int_list(n, 99, "perm");
+      auto perm = consts_->int_list(n, 99, "perm");
       if (!perm.ok()) return perm.status();
       std::vector<int64_t> p = *perm;
       if (p.empty())
@@ -473,7 +210,7 @@ class OnnxImporter {
       return out(c);
     }
     if (op == "Squeeze") {
-      auto axes = int_list(n, 1, "axes");
+      auto axes = consts_->int_list(n, 1, "axes");
       if (!axes.ok()) return axes.status();
       std::vector<int64_t> ax = *axes;
       if (ax.empty()) {
@@ -502,7 +239,7 @@ class OnnxImporter {
       return out(c);
     }
     if (op == "Reshape") {
-      auto shape = int_list(n, 1, "shape");
+      auto shape = consts_->int_list(n, 1, "shape");
       if (!shape.ok()) return shape.status();
       const auto& s = *shape;
       int dpos = axis_of(c, 'D');
@@ -522,10 +259,10 @@ class OnnxImporter {
                                                   " is not one recur can follow"));
     }
     if (op == "Gather") {
-      int64_t axis = attr_i(n, "axis", 0);
+      int64_t axis = node_attr_i(n, "axis", 0);
       if (axis < 0) axis += static_cast<int64_t>(c.axes.size());
       if (which != 0) return node_error(n, Errc::unsupported, "the model's values are used as gather indices");
-      auto idx = get_const(n.input(1), "indices");
+      auto idx = consts_->get(n.input(1), "indices");
       if (!idx.ok()) return node_error(n, idx.status().code(), idx.status().message());
       if (axis < 0 || axis >= static_cast<int64_t>(c.axes.size()) || c.axes[static_cast<size_t>(axis)] != 'T' ||
           !idx->dims.empty() || idx->v.size() != 1)
@@ -539,10 +276,10 @@ class OnnxImporter {
       return out(c);
     }
     if (op == "Slice") {
-      auto starts = int_list(n, 1, "starts");
-      auto ends = int_list(n, 2, "ends");
-      auto axes = int_list(n, 3, "axes");
-      auto steps = int_list(n, 4, "steps");
+      auto starts = consts_->int_list(n, 1, "starts");
+      auto ends = consts_->int_list(n, 2, "ends");
+      auto axes = consts_->int_list(n, 3, "axes");
+      auto steps = consts_->int_list(n, 4, "steps");
       if (!starts.ok()) return starts.status();
       if (!ends.ok()) return ends.status();
       if (!axes.ok()) return axes.status();
@@ -558,9 +295,9 @@ class OnnxImporter {
       return out(c);
     }
     if (op == "MatMul") {
-      if (which != 0 || !is_const(n.input(1)))
+      if (which != 0 || !consts_->is_const(n.input(1)))
         return node_error(n, Errc::unsupported, "MatMul must multiply the model's output by a constant matrix");
-      auto W = get_const(n.input(1), "weight");
+      auto W = consts_->get(n.input(1), "weight");
       if (!W.ok()) return node_error(n, W.status().code(), W.status().message());
       if (W->dims.size() != 2 || W->dims[0] != c.width)
         return node_error(n, Errc::invalid_model, cat("weight has shape ", shape_str(W->dims), ", expected (", c.width, ", out)"));
@@ -569,21 +306,21 @@ class OnnxImporter {
       return out(c);
     }
     if (op == "Gemm") {
-      if (which != 0 || !is_const(n.input(1)))
+      if (which != 0 || !consts_->is_const(n.input(1)))
         return node_error(n, Errc::unsupported, "Gemm must multiply the model's output by a constant matrix");
       if (c.axes.size() != 2) return node_error(n, Errc::unsupported, cat("Gemm on a value with axes ", axes_str(c)));
-      if (attr_i(n, "transA", 0) != 0) return node_error(n, Errc::unsupported, "transA=1");
+      if (node_attr_i(n, "transA", 0) != 0) return node_error(n, Errc::unsupported, "transA=1");
       for (const auto& a : n.attribute())
         if (a.name() != "alpha" && a.name() != "beta" && a.name() != "transA" && a.name() != "transB")
           return node_error(n, Errc::unsupported, cat("attribute '", a.name(), "' is not known"));
-      const auto* alpha_a = attr(n, "alpha");
-      const auto* beta_a = attr(n, "beta");
+      const auto* alpha_a = node_attr(n, "alpha");
+      const auto* beta_a = node_attr(n, "beta");
       double alpha = alpha_a ? alpha_a->f() : 1.0, beta = beta_a ? beta_a->f() : 1.0;
-      auto W = get_const(n.input(1), "weight");
+      auto W = consts_->get(n.input(1), "weight");
       if (!W.ok()) return node_error(n, W.status().code(), W.status().message());
       if (W->dims.size() != 2) return node_error(n, Errc::invalid_model, "weight is not 2-D");
       Tensor w = to_tensor(*W);
-      if (attr_i(n, "transB", 0) == 0) w = transpose2d(w);
+      if (node_attr_i(n, "transB", 0) == 0) w = transpose2d(w);
       if (w.shape[1] != c.width)
         return node_error(n, Errc::invalid_model, cat("weight has shape ", shape_str(W->dims), " but the input width is ", c.width));
       for (float& v : w.data) v = static_cast<float>(v * alpha);
@@ -601,7 +338,7 @@ class OnnxImporter {
     }
     if (op == "Softmax") {
       int64_t rank = static_cast<int64_t>(c.axes.size());
-      int64_t axis = attr_i(n, "axis", opset_ >= 13 ? -1 : 1);
+      int64_t axis = node_attr_i(n, "axis", opset_ >= 13 ? -1 : 1);
       if (axis < 0) axis += rank;
       if (axis != rank - 1)
         return node_error(n, Errc::unsupported, cat("softmax over axis ", axis, " of ", axes_str(c),
@@ -663,7 +400,7 @@ class OnnxImporter {
     return Status::Ok();
   }
   Status add_bias(const onnx::NodeProto& n, const std::string& name, double beta, int64_t width) {
-    auto b = get_const(name, "bias");
+    auto b = consts_->get(name, "bias");
     if (!b.ok()) return node_error(n, b.status().code(), b.status().message());
     int64_t numel = static_cast<int64_t>(b->v.size());
     for (size_t k = 0; k + 1 < b->dims.size(); ++k)
@@ -687,7 +424,7 @@ class OnnxImporter {
       return Status::Ok();
     };
     if (op == "Concat") {
-      if (attr_i(n, "axis", 0) != 0) return node_error(n, Errc::unsupported, "concat of states along an axis other than 0");
+      if (node_attr_i(n, "axis", 0) != 0) return node_error(n, Errc::unsupported, "concat of states along an axis other than 0");
       Chain s;
       s.kind = Chain::states;
       for (const auto& in : n.input()) {
@@ -706,14 +443,14 @@ class OnnxImporter {
     for (const auto& r : rows) nrows += r.dirs;
     int64_t row = -1;
     if (op == "Gather") {
-      if (attr_i(n, "axis", 0) != 0) return node_error(n, Errc::unsupported, "gather from a state along an axis other than 0");
-      auto idx = get_const(n.input(1), "indices");
+      if (node_attr_i(n, "axis", 0) != 0) return node_error(n, Errc::unsupported, "gather from a state along an axis other than 0");
+      auto idx = consts_->get(n.input(1), "indices");
       if (!idx.ok()) return node_error(n, idx.status().code(), idx.status().message());
       if (!idx->dims.empty() || idx->v.size() != 1) return node_error(n, Errc::unsupported, "non-scalar gather from a state");
       if (!exact_int64(idx->v[0], row)) return node_error(n, Errc::invalid_model, "Gather index is not an integer");
       if (row < 0) row += nrows;
     } else if (op == "Squeeze") {
-      auto axes = int_list(n, 1, "axes");
+      auto axes = consts_->int_list(n, 1, "axes");
       if (!axes.ok()) return axes.status();
       if (nrows != 1 || !(axes->empty() || (axes->size() == 1 && (*axes)[0] == 0)))
         return node_error(n, Errc::unsupported, "squeeze of a state with more than one row");
@@ -733,7 +470,7 @@ class OnnxImporter {
     s.width = L.output_size();
     s.last = true;
     s.layer = last.layer;
-    conv_.notes.push_back(cat("node '", label(n), "': the final hidden state is used as the output at the last step"));
+    conv_.notes.push_back(cat("node '", node_label(n), "': the final hidden state is used as the output at the last step"));
     if (lengths_input_) conv_.notes.push_back("with sequence_lens, h_n and y[T-1] differ: pass no lengths to run()");
     return out(s);
   }
@@ -741,13 +478,8 @@ class OnnxImporter {
 
   Status recurrent(const onnx::NodeProto& n) {
     const std::string& op = n.op_type();
-    CellType cell = op == "LSTM" ? CellType::lstm : op == "GRU" ? CellType::gru : CellType::rnn;
-    const int G = gate_count(cell);
-    for (const auto& a : n.attribute()) {
-      if (!kRnnAttrs.count(a.name()) || (a.name() == "input_forget" && cell != CellType::lstm) ||
-          (a.name() == "linear_before_reset" && cell != CellType::gru))
-        return node_error(n, Errc::unsupported, cat("attribute '", a.name(), "' is not known for ", op));
-    }
+    const CellType cell = rnn_cell(n);
+    RECUR_TRY(check_rnn_attributes(n));
     if (n.input_size() < 3) return node_error(n, Errc::invalid_model, "needs inputs X, W, R");
     auto xit = chain_.find(n.input(0));
     if (xit == chain_.end())
@@ -758,7 +490,7 @@ class OnnxImporter {
       return node_error(n, Errc::unsupported, cat("input X has axes ", axes_str(xin), "; expected (T, B, F)"));
     if (xin.layer + 1 != static_cast<int>(conv_.spec.layers.size()) || head_started_)
       return node_error(n, Errc::unsupported, "recurrent layers must form one chain (no branches, no layer after the head)");
-    const int64_t layout = attr_i(n, "layout", 0);
+    const int64_t layout = node_attr_i(n, "layout", 0);
     if (layout != 0 && layout != 1) return node_error(n, Errc::unsupported, cat("layout ", layout));
     // Resolve x's unknown axes at the first recurrent node.
     char want0 = layout == 0 ? 'T' : 'B', want1 = layout == 0 ? 'B' : 'T';
@@ -777,41 +509,8 @@ class OnnxImporter {
       return node_error(n, Errc::unsupported, cat("input X has axes ", axes_str(xin), " but layout ", layout, " expects (",
                                                   std::string(1, want0), ", ", std::string(1, want1), ", F)"));
 
-    auto W = get_const(n.input(1), "W");
-    if (!W.ok()) return node_error(n, W.status().code(), W.status().message());
-    auto R = get_const(n.input(2), "R");
-    if (!R.ok()) return node_error(n, R.status().code(), R.status().message());
-    std::string dir_s = "forward";
-    if (const auto* a = attr(n, "direction")) dir_s = a->s();
-    Direction dir;
-    if (dir_s == "forward") dir = Direction::forward;
-    else if (dir_s == "reverse") dir = Direction::reverse;
-    else if (dir_s == "bidirectional") dir = Direction::bidirectional;
-    else return node_error(n, Errc::unsupported, cat("direction '", dir_s, "'"));
-    const int64_t D = direction_count(dir);
-    int64_t H = attr_i(n, "hidden_size", -1);
-    if (R->dims.size() == 3 && H < 0) H = R->dims[2];
-    if (H <= 0) return node_error(n, Errc::invalid_model, "hidden_size is missing or not positive");
-    const int64_t GH = G * H;
-    if (W->dims.size() != 3 || W->dims[0] != D || W->dims[1] != GH)
-      return node_error(n, Errc::invalid_model, cat("W '", n.input(1), "' has shape ", shape_str(W->dims), ", expected (",
-                                                    D, ", ", GH, ", input_size)"));
-    const int64_t I = W->dims[2];
-    if (xin.width >= 0 && xin.width != I)
-      return node_error(n, Errc::invalid_model, cat("W '", n.input(1), "' has shape ", shape_str(W->dims),
-                                                    " but the input has ", xin.width, " features"));
-    if (R->dims != std::vector<int64_t>{D, GH, H})
-      return node_error(n, Errc::invalid_model, cat("R '", n.input(2), "' has shape ", shape_str(R->dims), ", expected ",
-                                                    shape_str({D, GH, H})));
-    Const B{{D, 2 * GH}, std::vector<double>(static_cast<size_t>(D * 2 * GH), 0.0), 1};
-    if (n.input_size() > 3 && !n.input(3).empty()) {
-      auto b = get_const(n.input(3), "B");
-      if (!b.ok()) return node_error(n, b.status().code(), b.status().message());
-      if (b->dims != B.dims)
-        return node_error(n, Errc::invalid_model, cat("B '", n.input(3), "' has shape ", shape_str(b->dims), ", expected ",
-                                                      shape_str(B.dims)));
-      B = *b;
-    }
+    auto rnn = translate_rnn(n, *consts_, xin.width);
+    if (!rnn.ok()) return rnn.status();
     if (n.input_size() > 4 && !n.input(4).empty()) {
       if (!graph_inputs_.count(n.input(4)))
         return node_error(n, Errc::unsupported, "sequence_lens must be a graph input (lengths are passed to run())");
@@ -820,101 +519,11 @@ class OnnxImporter {
     }
     RECUR_TRY(check_initial_state(n, 5, "initial_h"));
     if (cell == CellType::lstm) RECUR_TRY(check_initial_state(n, 6, "initial_c"));
-    Const P;
-    bool peep = false;
-    if (cell == CellType::lstm && n.input_size() > 7 && !n.input(7).empty()) {
-      auto p = get_const(n.input(7), "P");
-      if (!p.ok()) return node_error(n, p.status().code(), p.status().message());
-      if (p->dims != std::vector<int64_t>{D, 3 * H})
-        return node_error(n, Errc::invalid_model, cat("P '", n.input(7), "' has shape ", shape_str(p->dims), ", expected ",
-                                                      shape_str({D, 3 * H})));
-      P = *p;
-      peep = true;
-    }
-
-    RecurrentLayer layer;
-    layer.cell = cell;
-    layer.direction = dir;
-    layer.input_size = I;
-    layer.hidden_size = H;
-    layer.peepholes = peep;
-    if (const auto* a = attr(n, "clip")) {
-      if (!(a->f() > 0) || !std::isfinite(a->f())) return node_error(n, Errc::unsupported, cat("clip ", a->f()));
-      layer.clip = a->f();
-    }
-    layer.input_forget = attr_i(n, "input_forget", 0) != 0;
-    int64_t lbr = attr_i(n, "linear_before_reset", 0);
-    if (lbr != 0 && lbr != 1) return node_error(n, Errc::unsupported, cat("linear_before_reset ", lbr));
-    layer.linear_before_reset = lbr == 1;
-    if (const auto* a = attr(n, "activations")) {
-      const int per = activation_count(cell);
-      if (a->strings_size() != per * D)
-        return node_error(n, Errc::unsupported, cat(a->strings_size(), " activations; ", op, " with ", D,
-                                                    " direction(s) needs ", per * D));
-      const auto* al = attr(n, "activation_alpha");
-      const auto* be = attr(n, "activation_beta");
-      // How activation_alpha/beta are "consumed in the order of activation functions" follows
-      // onnxruntime, the de-facto reference: LSTM and GRU take the next value only for a
-      // function that uses one; RNN indexes both lists by the function's position.
-      const bool positional = cell == CellType::rnn;
-      int ai = 0, bi = 0;
-      for (int k = 0; k < a->strings_size(); ++k) {
-        const std::string& s = a->strings(k);
-        std::string name = canonical_activation(s);
-        if (name.empty()) return node_error(n, Errc::unsupported, cat("activation '", s, "' is not known"));
-        Activation act;
-        activation_with_defaults(name, act);
-        if (positional) {
-          if (uses_alpha(name) && al && k < al->floats_size()) act.alpha = al->floats(k);
-          if (uses_beta(name) && be && k < be->floats_size()) act.beta = be->floats(k);
-        } else {
-          if (uses_alpha(name) && al && ai < al->floats_size()) act.alpha = al->floats(ai++);
-          if (uses_beta(name) && be && bi < be->floats_size()) act.beta = be->floats(bi++);
-        }
-        layer.activations.push_back(act);
-      }
-    } else if (attr(n, "activation_alpha") || attr(n, "activation_beta")) {
-      return node_error(n, Errc::unsupported, "activation_alpha/beta without activations");
-    }
-
-    NativeLayer nl;
-    nl.cell = cell;
-    nl.gate_order = cell == CellType::lstm ? "iofg" : cell == CellType::gru ? "zrn" : "h";
-    nl.peephole_order = "iof";
-    nl.direction = dir;
-    nl.input_size = I;
-    nl.hidden_size = H;
-    nl.activations = layer.activations;
-    nl.clip = layer.clip;
-    nl.input_forget = layer.input_forget;
-    nl.linear_before_reset = layer.linear_before_reset;
-    const std::string from = nl.gate_order;
-    const std::string to = cell == CellType::lstm ? "ifgo" : cell == CellType::gru ? "zrn" : "h";
-    Tensor Wt = to_tensor(*W), Rt = to_tensor(*R), Bt = to_tensor(B), Pt = peep ? to_tensor(P) : Tensor{};
-    for (int64_t d = 0; d < D; ++d) {
-      // W (D, GH, I) -> this direction's (GH, I); B (D, 2GH) -> Wb (GH), Rb (GH).
-      Tensor Wd{{GH, I}, std::vector<float>(Wt.data.begin() + d * GH * I, Wt.data.begin() + (d + 1) * GH * I)};
-      Tensor Rd{{GH, H}, std::vector<float>(Rt.data.begin() + d * GH * H, Rt.data.begin() + (d + 1) * GH * H)};
-      Tensor Wb{{GH}, std::vector<float>(Bt.data.begin() + d * 2 * GH, Bt.data.begin() + d * 2 * GH + GH)};
-      Tensor Rb{{GH}, std::vector<float>(Bt.data.begin() + d * 2 * GH + GH, Bt.data.begin() + (d + 1) * 2 * GH)};
-      DirectionWeights dw;
-      dw.W = reorder_gates(Wd, H, from, to);
-      dw.R = reorder_gates(Rd, H, from, to);
-      dw.Wb = reorder_gates(Wb, H, from, to);
-      dw.Rb = reorder_gates(Rb, H, from, to);
-      NativeDirection nd{Wd, Rd, Wb, Rb, {}, {}, {}, {}};
-      if (peep) {
-        Tensor Pd{{3 * H}, std::vector<float>(Pt.data.begin() + d * 3 * H, Pt.data.begin() + (d + 1) * 3 * H)};
-        dw.P = reorder_gates(Pd, H, "iof", "ifo");
-        nd.P = Pd;
-      }
-      layer.weights.push_back(dw);
-      nl.dirs.push_back(nd);
-    }
+    const int64_t H = rnn->layer.hidden_size, D = direction_count(rnn->layer.direction);
     const int index = static_cast<int>(conv_.spec.layers.size());
-    conv_.spec.layers.push_back(layer);
-    native_.layers.push_back(nl);
-    if (options_.progress) options_.progress(cat("read ", op, " node '", label(n), "' (layer ", index, ")"));
+    conv_.spec.layers.push_back(std::move(rnn->layer));
+    native_.layers.push_back(std::move(rnn->native));
+    if (options_.progress) options_.progress(cat("read ", op, " node '", node_label(n), "' (layer ", index, ")"));
 
     // Outputs: Y (T, D, B, H) or (B, T, D, H) with layout 1; Y_h, Y_c (D, B, H).
     if (n.output_size() > 0 && !n.output(0).empty()) {

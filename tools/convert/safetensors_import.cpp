@@ -8,12 +8,11 @@
 #include <cstring>
 
 #include "tools/convert/convert.hpp"
+#include "tools/convert/float_decode.hpp"
 #include "tools/convert/state_dict.hpp"
 #include "tools/convert/util.hpp"
 
 namespace recur::convert {
-
-float decode_float(const uint8_t* p, int bytes, bool bf16);  // torch_import.cpp
 
 namespace {
 constexpr uint64_t kMaxHeader = 100ull << 20;
@@ -76,7 +75,7 @@ static Result<Conversion> convert_safetensors_unguarded(const std::string& path,
       return fail(Errc::bad_tensor, cat(path, ": tensor '", name, "' data_offsets are not unsigned integers"));
     uint64_t begin = off[0], end = off[1];
     int64_t numel = 0, nbytes = 0;
-    if (!checked_numel(nt.tensor.shape, numel) || !checked_mul(numel, bytes, nbytes))
+    if (!checked::product(nt.tensor.shape, numel) || !checked::mul(numel, int64_t{bytes}, nbytes))
       return fail(Errc::bad_tensor, cat(path, ": tensor '", name, "' shape ", shape_str(nt.tensor.shape), " overflows"));
     if (end < begin || end > data_size)
       return fail(Errc::bad_tensor, cat(path, ": tensor '", name, "' data_offsets [", begin, ", ", end,

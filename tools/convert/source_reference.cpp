@@ -5,24 +5,28 @@
 #include <algorithm>
 #include <cmath>
 
+#include "formats/activations.hpp"
 #include "tools/convert/util.hpp"
 
 namespace recur::convert {
 
 double apply_activation(const Activation& act, double x) {
   const double a = act.alpha, b = act.beta;
-  const std::string& n = act.name;
-  if (n == "Sigmoid") return 1.0 / (1.0 + std::exp(-x));
-  if (n == "Tanh") return std::tanh(x);
-  if (n == "Relu") return x > 0 ? x : 0.0;
-  if (n == "HardSigmoid") return std::max(0.0, std::min(1.0, a * x + b));
-  if (n == "LeakyRelu") return x >= 0 ? x : a * x;
-  if (n == "ThresholdedRelu") return x > a ? x : 0.0;
-  if (n == "ScaledTanh") return a * std::tanh(b * x);
-  if (n == "Affine") return a * x + b;
-  if (n == "Elu") return x >= 0 ? x : a * (std::exp(x) - 1.0);
-  if (n == "Softsign") return x / (1.0 + std::fabs(x));
-  if (n == "Softplus") return std::log1p(std::exp(x));
+  const ActivationInfo* info = find_activation(act.name);
+  if (!info) return std::nan("");
+  switch (info->fn) {
+    case ActivationFn::sigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case ActivationFn::tanh: return std::tanh(x);
+    case ActivationFn::relu: return x > 0 ? x : 0.0;
+    case ActivationFn::hard_sigmoid: return std::max(0.0, std::min(1.0, a * x + b));
+    case ActivationFn::leaky_relu: return x >= 0 ? x : a * x;
+    case ActivationFn::thresholded_relu: return x > a ? x : 0.0;
+    case ActivationFn::scaled_tanh: return a * std::tanh(b * x);
+    case ActivationFn::affine: return a * x + b;
+    case ActivationFn::elu: return x >= 0 ? x : a * (std::exp(x) - 1.0);
+    case ActivationFn::softsign: return x / (1.0 + std::fabs(x));
+    case ActivationFn::softplus: return std::log1p(std::exp(x));
+  }
   return std::nan("");
 }
 

@@ -64,8 +64,40 @@ CellType cell_from_arch(const std::string& arch) {
   return CellType::lstm;
 }
 
+// The options a state_dict cannot replace, named in one refusal.
+Status missing_options(const std::vector<std::string>& missing) {
+  std::string list;
+  for (size_t i = 0; i < missing.size(); ++i) list += (i ? "; and " : "") + missing[i];
+  return fail(Errc::invalid_argument, list);
+}
+
+// A state_dict holds weights, not forward(): the layout a wrapper module feeds its recurrent
+// module, and whether a head reads the last step or every step, are not in it. A bare
+// nn.LSTM/GRU/RNN state_dict (no prefix, nothing else) takes PyTorch's default, time-major.
+void resolve_layout(const ArchOptions& arch, const std::string& rnn_prefix, bool has_head, Conversion& conv,
+                    std::vector<std::string>& missing) {
+  if (arch.batch_first) {
+    conv.spec.batch_first = *arch.batch_first;
+    conv.unchecked.push_back(cat("the layout ", *arch.batch_first ? "(B, T, F), from --batch-first"
+                                                                   : "(T, B, F), from --time-major"));
+    return;
+  }
+  if (rnn_prefix.empty() && !has_head) {
+    conv.spec.batch_first = false;
+    conv.notes.push_back("assumed: time-major (T, B, F), the default of a bare nn.LSTM/GRU/RNN "
+                         "(pass --batch-first if it was built with batch_first=True)");
+    conv.unchecked.push_back("the layout (T, B, F), assumed: PyTorch's default");
+    return;
+  }
+  const std::string holder = rnn_prefix.empty() ? std::string("the state_dict holds a dense head beside the recurrent weights")
+                                                : cat("the state_dict is of a module holding '", rnn_prefix, "'",
+                                                      has_head ? " and a dense head" : "");
+  missing.insert(missing.begin(), cat(holder, ": its forward() decides whether x is (B, T, F) or (T, B, F), which the weights do not show; "
+                        "pass --batch-first or --time-major"));
+}
+
 Status convert_head(Lookup& lk, const ArchOptions& arch, const std::string& rnn_prefix, int64_t width,
-                    ModelSpec& spec, NativeModel& native, Conversion& conv) {
+                    ModelSpec& spec, NativeModel& native, Conversion& conv, std::vector<std::string>& missing) {
   if (arch.head == "none") return Status::Ok();
   if (!arch.head.empty() && arch.head != "linear")
     return fail(Errc::invalid_argument, cat("--head '", arch.head, "': expected none or linear"));
@@ -104,11 +136,17 @@ Status convert_head(Lookup& lk, const ArchOptions& arch, const std::string& rnn_
   head.W = *W;
   head.b = b->empty() ? make_tensor({head.output_size}) : *b;
   RECUR_TRY(expect_shape(head.b, {head.output_size}, hp + "bias"));
+  if (!arch.last_step) {
+    missing.push_back(cat("the dense head '", hp, "weight' may read the last step (out[:, -1] / out[-1]) or "
+                          "every step, which the weights do not show; pass --last-step or --every-step"));
+  } else {
+    conv.unchecked.push_back(*arch.last_step ? "the head on the last step only, from --last-step"
+                                             : "the head at every step, from --every-step");
+  }
+  const bool last_step = arch.last_step.value_or(false);  // refused at the end when unset
   head.softmax = arch.softmax;
-  head.last_step_only = arch.last_step;
-  if (!arch.last_step)
-    conv.notes.push_back("head applied at every step (pass --last-step if the module used out[-1] / out[:, -1])");
-  NativeHead nh{*W, false, *b, arch.softmax, arch.last_step};
+  head.last_step_only = last_step;
+  NativeHead nh{*W, false, *b, arch.softmax, last_step};
   spec.head = head;
   native.head = nh;
   return Status::Ok();
@@ -158,6 +196,8 @@ Result<Conversion> convert_lstm_v1(Lookup& lk, const std::string& p, const std::
   dw.Rb = make_tensor({4 * H});
   layer.weights.push_back(dw);
   conv.spec.layers.push_back(layer);
+  if (options.arch.batch_first == false)
+    return fail(Errc::invalid_argument, "--time-major: LSTM_v1's forward() takes x as (B, T, I)");
   conv.spec.batch_first = true;  // LSTM_v1.forward takes x (B, T, I) and returns (B, T, H)
   conv.notes.push_back("LSTM_v1: four Linears over [x_t, h_t] -> one LSTM; batch-first like its forward()");
 
@@ -169,8 +209,10 @@ Result<Conversion> convert_lstm_v1(Lookup& lk, const std::string& p, const std::
   nl.hidden_size = H;
   nl.dirs.push_back(nd);
   native.layers.push_back(nl);
-  RECUR_TRY(convert_head(lk, options.arch, p, H, conv.spec, native, conv));
+  std::vector<std::string> missing;
+  RECUR_TRY(convert_head(lk, options.arch, p, H, conv.spec, native, conv, missing));
   RECUR_TRY(finish_spec(conv.spec, path, options.name));
+  if (!missing.empty()) return missing_options(missing);
   conv.reference = [native](const std::vector<double>& x, int64_t T, int64_t B) {
     return evaluate_native(native, x, T, B);
   };
@@ -350,8 +392,10 @@ Result<Conversion> convert_state_dict(const StateDict& sd, const std::string& pa
       spec.layers.push_back(layer);
       native.layers.push_back(nl);
     }
-    spec.batch_first = native.batch_first = arch.batch_first;
-    RECUR_TRY(convert_head(lk, arch, p, width, spec, native, conv));
+    std::vector<std::string> missing;
+    RECUR_TRY(convert_head(lk, arch, p, width, spec, native, conv, missing));
+    resolve_layout(arch, p, spec.head.has_value(), conv, missing);
+    native.batch_first = spec.batch_first;
 
     // Every float tensor must be part of the converted model, or the user named the module.
     std::vector<std::string> unused;
@@ -367,6 +411,7 @@ Result<Conversion> convert_state_dict(const StateDict& sd, const std::string& pa
       conv.notes.push_back(cat("ignored (not under --prefix): ", list));
     }
     RECUR_TRY(finish_spec(spec, path, options.name));
+    if (!missing.empty()) return missing_options(missing);
     conv.reference = [native](const std::vector<double>& x, int64_t T, int64_t B) {
       return evaluate_native(native, x, T, B);
     };

@@ -1,4 +1,4 @@
-// Helpers shared by the importers: checked sizes, row/column slicing, gate-block reordering,
+// Helpers shared by the importers: row/column slicing, gate-block reordering,
 // file reading with a size cap, and the final naming + validation of a converted spec.
 #include "tools/convert/util.hpp"
 
@@ -9,25 +9,6 @@
 #include <sstream>
 
 namespace recur::convert {
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + ")";
-}
-
-bool checked_mul(int64_t a, int64_t b, int64_t& out) noexcept {
-  if (a < 0 || b < 0) return false;
-  return !__builtin_mul_overflow(a, b, &out);
-}
-
-bool checked_numel(const std::vector<int64_t>& shape, int64_t& out) noexcept {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    if (!checked_mul(n, d, n)) return false;
-  out = n;
-  return true;
-}
 
 Status expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what) {
   if (t.shape != shape)

@@ -1,5 +1,4 @@
-// Small helpers shared by the importers: error construction, checked sizes, shape strings,
-// gate-block reordering (rows of a stacked gate matrix), file reading with a size cap.
+// Small helpers shared by the importers: error construction, gate-block reordering (rows of a stacked gate matrix), file reading with a size cap.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "formats/checked.hpp"
+#include "formats/shape_str.hpp"
 #include "recur/spec.hpp"
 #include "recur/status.hpp"
 
@@ -29,13 +30,6 @@ std::string cat(const Parts&... parts) {
 }
 
 inline Status fail(Errc code, std::string message) { return Status(code, std::move(message)); }
-
-std::string shape_str(const std::vector<int64_t>& shape);
-
-// a * b into out; false on overflow or a negative operand.
-bool checked_mul(int64_t a, int64_t b, int64_t& out) noexcept;
-// Product of dims; false on overflow or a negative dim.
-bool checked_numel(const std::vector<int64_t>& shape, int64_t& out) noexcept;
 
 // Checks t has exactly `shape`; the message names `what`.
 Status expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what);
