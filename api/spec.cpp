@@ -168,12 +168,15 @@ Tensor make_tensor(std::vector<int64_t> shape, float fill) {
   return t;
 }
 
-bool RecurrentLayer::operator==(const RecurrentLayer& o) const {
+bool LayerConfig::operator==(const LayerConfig& o) const {
   return cell == o.cell && direction == o.direction && input_size == o.input_size &&
          hidden_size == o.hidden_size && proj_size == o.proj_size && activations == o.activations &&
          clip == o.clip && input_forget == o.input_forget &&
-         linear_before_reset == o.linear_before_reset && peepholes == o.peepholes &&
-         weights == o.weights;
+         linear_before_reset == o.linear_before_reset && peepholes == o.peepholes;
+}
+
+bool RecurrentLayer::operator==(const RecurrentLayer& o) const {
+  return LayerConfig::operator==(o) && weights == o.weights;
 }
 
 int64_t ModelSpec::output_size() const noexcept {

@@ -65,8 +65,8 @@ inline void set_counters(benchmark::State& state, const Problem& p) {
       benchmark::Counter(p.weight_bytes() / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The standard problems (DESIGN.md §4): LSTM (I, H, T) shapes x B x threads, GRU/RNN at 512.
-std::vector<Problem> standard_problems(bool quick);
+// The standard problems: LSTM (I, H, T) shapes x B x thread_counts, GRU/RNN at 512.
+std::vector<Problem> standard_problems(bool quick, const std::vector<int>& thread_counts);
 
 // recur with bf16 recurrent weights too: at batches up to bf16_max_batch.
 void register_rnn(const std::vector<Problem>& problems, int64_t bf16_max_batch);

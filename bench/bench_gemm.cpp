@@ -12,6 +12,7 @@
 #include "bench/bench_common.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
+#include "runtime/aligned_floats.hpp"
 
 namespace recur::bench {
 
@@ -83,7 +84,7 @@ void bench_panels(benchmark::State& state, GemmShape s) {
   const auto W = random_floats(size_t(s.N * s.K), 2, 0.03f);
   const auto bias = random_floats(size_t(s.N), 3, 0.1f);
   const kernels::PanelShape sh = k.shape(G, H, s.K);
-  kernels::AlignedFloats panels(sh.floats());
+  AlignedFloats panels(sh.floats());
   kernels::pack_panels_f32(sh, W.data(), panels.data());
   std::vector<float> C(size_t(s.M * s.N));
   constexpr int64_t kRows = 192;

@@ -1,8 +1,10 @@
 // recur_bench entry: registers the problems (all standard shapes, a subset with --quick, or the
-// shapes given with --shape) and records the machine in the benchmark context.
+// shapes given with --shape, at the thread counts of --threads, default 1,2) and records the
+// machine in the benchmark context.
 #include <omp.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -14,7 +16,23 @@
 
 namespace recur::bench {
 
-std::vector<Problem> standard_problems(bool quick) {
+// "--threads 1,2,4": each a count in 1..1024, no repeats.
+bool parse_threads(const char* text, std::vector<int>& out) {
+  out.clear();
+  const char* p = text;
+  while (*p) {
+    char* end = nullptr;
+    const long v = std::strtol(p, &end, 10);
+    if (end == p || v < 1 || v > 1024 || (*end != ',' && *end != '\0')) return false;
+    for (int seen : out)
+      if (seen == v) return false;
+    out.push_back(static_cast<int>(v));
+    p = *end ? end + 1 : end;
+  }
+  return !out.empty();
+}
+
+std::vector<Problem> standard_problems(bool quick, const std::vector<int>& thread_counts) {
   struct Shape {
     int64_t I, H, T;
   };
@@ -28,20 +46,20 @@ std::vector<Problem> standard_problems(bool quick) {
   std::vector<Problem> out;
   for (const Shape& s : quick ? lstm_quick : lstm) {
     for (int64_t B : batches) {
-      for (int threads : {1, 2}) out.push_back({CellType::lstm, s.I, s.H, s.T, B, threads});
+      for (int threads : thread_counts) out.push_back({CellType::lstm, s.I, s.H, s.T, B, threads});
     }
   }
   for (CellType cell : {CellType::gru, CellType::rnn}) {
     for (int64_t B : batches) {
-      for (int threads : {1, 2}) out.push_back({cell, 512, 512, 100, B, threads});
+      for (int threads : thread_counts) out.push_back({cell, 512, 512, 100, B, threads});
     }
   }
   return out;
 }
 
-// "--shape lstm:I:H:T:B[:threads]" -> one problem per thread count (1 and 2 if not given).
-// Sizes are bounded so a typo cannot ask for terabytes.
-bool parse_shape(const char* text, std::vector<Problem>& out) {
+// "--shape lstm:I:H:T:B[:threads]" -> one problem per thread count (`thread_counts` if not
+// given). Sizes are bounded so a typo cannot ask for terabytes.
+bool parse_shape(const char* text, const std::vector<int>& thread_counts, std::vector<Problem>& out) {
   char cell[8] = {};
   long long I = 0, H = 0, T = 0, B = 0;
   int threads = 0, end = 0;
@@ -53,7 +71,7 @@ bool parse_shape(const char* text, std::vector<Problem>& out) {
   }
   for (CellType type : {CellType::lstm, CellType::gru, CellType::rnn}) {
     if (std::strcmp(cell, cell_name(type)) != 0) continue;
-    for (int t : n == 6 ? std::vector<int>{threads} : std::vector<int>{1, 2}) out.push_back({type, I, H, T, B, t});
+    for (int t : n == 6 ? std::vector<int>{threads} : thread_counts) out.push_back({type, I, H, T, B, t});
     return true;
   }
   return false;
@@ -89,24 +107,38 @@ std::string cpu_model() {
   return "unknown";
 }
 
+int shape_usage() {
+  std::fprintf(stderr, "recur_bench: --shape wants cell:I:H:T:B[:threads], e.g. lstm:256:256:100:64:1\n");
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::vector<recur::bench::Problem> shapes;
+  std::vector<int> thread_counts = {1, 2};
+  std::vector<const char*> shape_args;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
     } else if (std::strcmp(argv[i], "--shape") == 0) {
-      if (i + 1 >= argc || !recur::bench::parse_shape(argv[i + 1], shapes)) {
-        std::fprintf(stderr, "recur_bench: --shape wants cell:I:H:T:B[:threads], e.g. lstm:256:256:100:64:1\n");
+      if (i + 1 >= argc) return shape_usage();
+      shape_args.push_back(argv[++i]);
+    } else if (std::strcmp(argv[i], "--threads") == 0) {
+      if (i + 1 >= argc || !recur::bench::parse_threads(argv[i + 1], thread_counts)) {
+        std::fprintf(stderr, "recur_bench: --threads wants distinct counts in 1..1024, e.g. 1,2,4,8,16\n");
         return 2;
       }
       ++i;
     } else {
       args.push_back(argv[i]);
     }
+  }
+  // Shapes after every option is read, so --threads applies wherever it stands.
+  std::vector<recur::bench::Problem> shapes;
+  for (const char* text : shape_args) {
+    if (!recur::bench::parse_shape(text, thread_counts, shapes)) return shape_usage();
   }
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
@@ -118,7 +150,7 @@ int main(int argc, char** argv) {
     recur::bench::register_rnn(shapes, INT64_MAX);
   } else {
     recur::bench::register_peak(quick);
-    recur::bench::register_rnn(recur::bench::standard_problems(quick), 4);
+    recur::bench::register_rnn(recur::bench::standard_problems(quick, thread_counts), 4);
     recur::bench::register_gemm(quick);
     recur::bench::register_load(quick);
     recur::bench::register_denormal(quick);

@@ -10,6 +10,8 @@
 #                   [--from-json FILE (format kept results, run nothing)]
 #   --quick: LSTM (8,64,50) (256,256,100) (512,512,100) (1024,1024,50), B in {1, 64}, GRU/RNN
 #            at 512, threads 1 and 2 (a few minutes); default: every standard shape, B 1/4/16/64.
+#   With more than two thread counts in the results (recur_bench --threads, or the JSON of
+#   bench/remote/scaling.sh given to --from-json), a thread-scaling table is added.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -184,6 +186,33 @@ for cell, I, H, T, B, th in keys:
     if x:
         one, two = best[bench_name("recur", cell, I, H, T, B, 1)], best[bench_name("recur", cell, I, H, T, B, 2)]
         lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {fmt_time(one[0])} | {fmt_time(two[0])} | {x:.2f}x |")
+
+# Thread scaling over every thread count measured (recur_bench --threads, bench/remote/scaling.sh).
+counts = sorted({k[5] for k in keys})
+if len(counts) > 2:
+    shapes = sorted({k[:5] for k in keys}, key=lambda k: (order.get(k[0], 9), k[2], k[1], -k[3], k[4]))
+    lines.append("")
+    lines.append("## Thread scaling: speedup over 1 thread, recur (oneDNN)")
+    lines.append("")
+    lines.append("Each cell is the 1-thread time over the N-thread time of the same library in this run; the last column")
+    lines.append(f"is oneDNN's time over recur's at {counts[-1]} threads (> 1: recur faster).")
+    lines.append("")
+    lines.append("| cell | I | H | T | B | 1 thread | " + " | ".join(f"{n} threads" for n in counts[1:]) + f" | recur vs oneDNN at {counts[-1]} |")
+    lines.append("|---|---:|---:|---:|---:|---:|" + "---:|" * len(counts))
+    for cell, I, H, T, B in shapes:
+        base_r = best.get(bench_name("recur", cell, I, H, T, B, 1))
+        base_o = best.get(bench_name("onednn", cell, I, H, T, B, 1))
+        if not base_r:
+            continue
+        cols = []
+        for n in counts[1:]:
+            r, o = best.get(bench_name("recur", cell, I, H, T, B, n)), best.get(bench_name("onednn", cell, I, H, T, B, n))
+            text = f"{base_r[0] / r[0]:.2f}x" if r else "n/a"
+            text += f" ({base_o[0] / o[0]:.2f}x)" if o and base_o else ""
+            cols.append(text)
+        last = speedup("recur", cell, I, H, T, B, counts[-1])
+        lines.append(f"| {cell} | {I} | {H} | {T} | {B} | {fmt_time(base_r[0])} | " + " | ".join(cols) +
+                     f" | {f'{last:.2f}x' if last else 'n/a'} |")
 
 # bf16 recurrent weights (LoadOptions::recurrent_weights), where recur_bench measured them.
 bf16_keys = [k for k in keys if best.get(bench_name("recur_bf16", *k))]

@@ -8,6 +8,7 @@ namespace recur::checked {
 
 // a + b into out; false on overflow.
 inline bool add(uint64_t a, uint64_t b, uint64_t& out) noexcept { return !__builtin_add_overflow(a, b, &out); }
+inline bool add(int64_t a, int64_t b, int64_t& out) noexcept { return !__builtin_add_overflow(a, b, &out); }
 inline bool mul(uint64_t a, uint64_t b, uint64_t& out) noexcept { return !__builtin_mul_overflow(a, b, &out); }
 inline bool mul(int64_t a, int64_t b, int64_t& out) noexcept { return !__builtin_mul_overflow(a, b, &out); }
 

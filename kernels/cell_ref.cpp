@@ -1,7 +1,7 @@
 // rnn_cell_f32_ref, lstm_cell_f32_ref, gru_reset_f32_ref, gru_cell_f32_ref: the elementwise
-// update of one batch row of a recurrent cell (equations in kernels/kernels.hpp and
-// DESIGN.md §2). Units are processed in blocks of kBlock so that every stage is a plain
-// loop over a small stack array: pre-activation sum, clip, activation, combine.
+// update of one batch row of a recurrent cell (equations in kernels/kernels.hpp). Units are
+// processed in blocks of kBlock so that every stage is a plain loop over a small stack array:
+// pre-activation sum, clip, activation, combine.
 #include <algorithm>
 
 #include "kernels/kernels.hpp"

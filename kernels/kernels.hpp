@@ -8,7 +8,7 @@
 
 namespace recur::kernels {
 
-struct RecurrentKernels;  // kernels/recurrent.hpp: packed gate panels and fused steps
+struct RecurrentKernels;  // kernels/recurrent.hpp: the gate-panel kernels
 
 // ONNX activation functions (onnx/docs/Operators.md, RNN/LSTM/GRU "activations").
 enum class ActKind : uint8_t {
@@ -105,14 +105,15 @@ struct KernelTable {
   GruResetFn gru_reset;
   GruCellFn gru_cell;
   SoftmaxFn softmax;
-  // The fused recurrent kernels of this ISA (kernels/recurrent.hpp), or null: layers they cover
+  // The gate-panel kernels of this ISA (kernels/recurrent.hpp), or null: layers they cover
   // are packed into gate panels instead of the layout of `pack`.
-  const RecurrentKernels* fast = nullptr;
+  const RecurrentKernels* panels = nullptr;
 };
 
-// The plain-loop kernels: the reference every faster kernel is tested against.
+// The plain-loop kernels: the generic kernels of every table, and the oracle every vector
+// kernel is tested against.
 const KernelTable& ref_kernels() noexcept;
-// The reference table plus the fused recurrent kernels of one ISA (kernels/kernel_tables.cpp).
+// The generic kernels plus the gate-panel kernels of one ISA (kernels/kernel_tables.cpp).
 const KernelTable& avx512_kernels() noexcept;
 const KernelTable& avx2_kernels() noexcept;
 const KernelTable& scalar_kernels() noexcept;

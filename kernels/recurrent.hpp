@@ -1,8 +1,9 @@
-// The fast recurrent kernels: gate panels packed once at load, an input-projection GEMM over
-// those panels, and fused steps (recurrent GEMV/GEMM + cell update in the epilogue) for LSTM,
-// GRU and vanilla RNN with the default activations. One table per ISA (avx512, avx2, scalar),
-// chosen once at load together with its packer. No xsimd here: the vector code lives in
-// kernels/recurrent_impl.hpp, compiled once per ISA (recurrent_<isa>.cpp).
+// The gate-panel kernels: gate panels packed once at load, an input-projection GEMM over those
+// panels, and fused steps (recurrent GEMV/GEMM + cell update in the epilogue) for LSTM, GRU and
+// vanilla RNN with the default activations. One table per ISA (avx512, avx2, scalar), chosen
+// once at load together with its packer. No xsimd here: the vector code lives in
+// kernels/recurrent_impl.hpp and the headers it includes, compiled once per ISA
+// (recurrent_<isa>.cpp).
 #pragma once
 
 #include <cstdint>
@@ -31,12 +32,14 @@ struct PanelShape {
   int64_t V = 0;       // floats per vector
   int64_t S = 0;       // vectors per gate per panel
   bool bf16 = false;   // two bfloat16 weights per 32-bit word (above)
-  int64_t units() const { return S * V; }                    // units per panel
-  int64_t panels() const { return (H + units() - 1) / units(); }
-  int64_t k_rows() const { return bf16 ? (K + 1) / 2 : K; }  // rows of G*S vectors per panel
+  // Defined in kernels/recurrent_pack.cpp, not inline here: this header is also compiled with
+  // ISA flags, and an inline copy emitted there could be the one the portable code links to.
+  int64_t units() const;         // units per panel
+  int64_t panels() const;
+  int64_t k_rows() const;        // rows of G*S vectors per panel
   // 32-bit words (floats, or pairs of bf16) per panel and in all.
-  int64_t panel_floats() const { return k_rows() * G * S * V; }
-  int64_t floats() const { return panels() * panel_floats(); }
+  int64_t panel_floats() const;
+  int64_t floats() const;
 };
 
 // The bfloat16 nearest to x (ties to even); NaN stays NaN, beyond the largest bf16 gives inf.
@@ -46,34 +49,6 @@ float from_bf16(uint16_t b) noexcept;
 // Index of the first value in x[0, n) that is finite but rounds to infinity as a bfloat16
 // (|x| >= 2^128 - 2^119), or n if there is none.
 int64_t first_bf16_overflow(const float* x, int64_t n) noexcept;
-
-// Bytes of panel a B = 1 sweep can count on finding in L1 (3/4 of this CPU's L1 data cache,
-// from sysfs or sysconf; 32 KiB if neither says), read once: whether panels go in pairs (see
-// step_rows in recurrent_impl.hpp). Only a choice of order: every sum runs in the same k order.
-int64_t l1_budget_bytes() noexcept;
-// This CPU's last-level (L3) cache in bytes, from sysfs or sysconf; 32 MiB if neither says.
-int64_t l3_bytes() noexcept;
-
-// 64-byte aligned float storage for packed panels (aligned vector loads, no split lines).
-class AlignedFloats {
- public:
-  AlignedFloats() = default;
-  explicit AlignedFloats(int64_t n);
-  float* data() noexcept { return p_.get(); }
-  const float* data() const noexcept { return p_.get(); }
-  int64_t size() const noexcept { return n_; }
-  bool empty() const noexcept { return n_ == 0; }
-  // Faults the pages in now (the kernel zeroes them), so that the writes of the packing do not
-  // take the faults: a loader runs this on another core. Only a hint; false if it did nothing.
-  bool prefault() noexcept;
-
- private:
-  struct Free {
-    void operator()(float* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<float, Free> p_;
-  int64_t n_ = 0;
-};
 
 // Packs W (G*H, K) row-major into shape.floats() words (layout above; bf16 if shape.bf16).
 void pack_panels_f32(const PanelShape& shape, const float* W, float* out);
@@ -86,7 +61,7 @@ void pack_panel_rows(const PanelShape& shape, int64_t row0, int64_t n, const flo
 // ---- Kernels ---------------------------------------------------------------------------
 // The rows of a GEMM input: row i at base + i * ld, or at ptr[i] when ptr is set (rows gathered
 // from anywhere, e.g. the inputs of the rows that take a few time steps). Plain data on
-// purpose: the kernels read it with their own code (see recurrent_impl.hpp on the ODR).
+// purpose: the kernels read it with their own code (see vec_math.hpp on the ODR).
 struct RowsIn {
   const float* base = nullptr;
   int64_t ld = 0;
@@ -139,6 +114,10 @@ struct StepArgs {
   // fp32 (bf16 panels are not prefetched). For weights the last-level cache cannot hold, which
   // would otherwise reach each panel's first block at memory latency. Never changes a value.
   bool prefetch_next = false;
+  // B = 1 over fp32 panels: sweep the panels one at a time instead of in pairs (pairs give twice
+  // the independent FMA chains; single panels hit more of a cache that holds only a little more
+  // than the sweep's last panels). The runtime's plan decides. Never changes a value.
+  bool single_panels = false;
   // Fused input projection (lstm and rnn only): W's packed fp32 panels (the same units per panel
   // as R's), each row's input (I = w_shape.K floats; a row that does not take the step must still
   // point at readable floats) and the bias (G*H).
@@ -152,7 +131,7 @@ using StepFn = void (*)(const StepArgs& args, int64_t p0, int64_t p1);
 // Elementwise y (n) = sigmoid(x) / tanh(x), vectorized; x and y may alias.
 using ActivationFn = void (*)(int64_t n, const float* x, float* y);
 
-// The fast kernels of one ISA, chosen once at load with their packing parameters.
+// The gate-panel kernels of one ISA, chosen once at load with their packing parameters.
 //   lstm     G=4 (i, f, g, o):  c = f c + i g, h = o tanh(c)            gx: i f g o
 //   gru_lbr  G=3 (z, r, n):     n = tanh(gx_n + r (R_n h + Rb_n))       gx: z r n
 //   gru_zr   G=2 (z, r):        z, rh = r ⊙ h                          gx: z r n
@@ -172,10 +151,7 @@ struct RecurrentKernels {
 
   // The panel shape these kernels expect for a (G*H, K) matrix. bf16 panels are for the
   // step's recurrent matrix only (StepArgs::shape); the input projection's W stays fp32.
-  PanelShape shape(int64_t G, int64_t H, int64_t K, bool bf16 = false) const {
-    const int64_t S = G >= 4 ? 1 : (G >= 2 ? 2 : 4);
-    return PanelShape{G, H, K, V, S, bf16};
-  }
+  PanelShape shape(int64_t G, int64_t H, int64_t K, bool bf16 = false) const;  // recurrent_pack.cpp
 };
 
 const RecurrentKernels& recurrent_f32_avx512() noexcept;

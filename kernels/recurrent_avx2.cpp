@@ -1,4 +1,4 @@
-// recurrent_f32_avx2: the fast recurrent kernels for AVX2 + FMA, 8 floats per vector, up to
+// recurrent_f32_avx2: the gate-panel kernels for AVX2 + FMA, 8 floats per vector, up to
 // 12 accumulator registers. Compiled with AVX2/FMA flags; reached only through the table after
 // CPU detection.
 #include "kernels/recurrent_impl.hpp"

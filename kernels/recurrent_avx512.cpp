@@ -1,4 +1,4 @@
-// recurrent_f32_avx512: the fast recurrent kernels for AVX-512 (F/BW/VL/DQ), 16 floats per
+// recurrent_f32_avx512: the gate-panel kernels for AVX-512 (F/BW/VL/DQ), 16 floats per
 // vector, up to 24 accumulator registers. Compiled with AVX-512 flags; reached only through
 // the table after CPU detection.
 #include "kernels/recurrent_impl.hpp"

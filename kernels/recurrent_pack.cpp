@@ -1,8 +1,6 @@
-// pack_panel_rows (portable, runs once at load) and the aligned storage for packed panels.
+// PanelShape, pack_panel_rows and the bf16 conversions (portable; the packing runs once at load).
 // Layouts in kernels/recurrent.hpp: fp32 out[p][k][g][s][v] = W[g*H + (p*S + s)*V + v][k], 0 past H;
 // bf16 the same lanes with k and k + 1 in the low and high halves of one 32-bit word.
-#include <sys/mman.h>
-
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
@@ -11,15 +9,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <new>
 
 #include "kernels/recurrent.hpp"
 
 namespace recur::kernels {
 
 namespace {
-constexpr size_t kPanelAlign = 64;        // bytes: one cache line, one AVX-512 vector
-constexpr size_t kHugePage = 2u << 20;    // big panels go on transparent huge pages if allowed
 constexpr int64_t kTile = 16;             // rows and k per tile: one 64-byte line each way
 
 // dst[k * ld_dst + i] = src[i * ld_src + k] for a kTile x kTile tile: 4x4 SSE transposes where
@@ -79,6 +74,17 @@ void pack_bf16_rows(const PanelShape& sh, int64_t row0, int64_t n, const float* 
 
 }  // namespace
 
+int64_t PanelShape::units() const { return S * V; }
+int64_t PanelShape::panels() const { return (H + units() - 1) / units(); }
+int64_t PanelShape::k_rows() const { return bf16 ? (K + 1) / 2 : K; }
+int64_t PanelShape::panel_floats() const { return k_rows() * G * S * V; }
+int64_t PanelShape::floats() const { return panels() * panel_floats(); }
+
+PanelShape RecurrentKernels::shape(int64_t G, int64_t H, int64_t K, bool bf16) const {
+  const int64_t S = G >= 4 ? 1 : (G >= 2 ? 2 : 4);
+  return PanelShape{G, H, K, V, S, bf16};
+}
+
 uint16_t to_bf16(float x) noexcept {
   uint32_t u;
   std::memcpy(&u, &x, sizeof u);
@@ -99,34 +105,6 @@ int64_t first_bf16_overflow(const float* x, int64_t n) noexcept {
     if (std::isfinite(x[i]) && (to_bf16(x[i]) & 0x7fffu) == 0x7f80u) return i;
   }
   return n;
-}
-
-AlignedFloats::AlignedFloats(int64_t n) : n_(n) {
-  if (n <= 0) {
-    n_ = 0;
-    return;
-  }
-  size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  const size_t align = bytes >= kHugePage ? kHugePage : kPanelAlign;
-  bytes = (bytes + align - 1) / align * align;
-  void* p = std::aligned_alloc(align, bytes);
-  if (!p) throw std::bad_alloc();
-  // Fewer page faults at load and fewer TLB misses per step; only a hint.
-  if (align == kHugePage) ::madvise(p, bytes, MADV_HUGEPAGE);
-  p_.reset(static_cast<float*>(p));
-}
-
-bool AlignedFloats::prefault() noexcept {
-#if defined(MADV_POPULATE_WRITE)
-  if (n_ == 0) return false;
-  const size_t bytes = static_cast<size_t>(n_) * sizeof(float);
-  const size_t page = 4096;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(p_.get()) / page * page;  // madvise wants page-aligned
-  const uintptr_t end = reinterpret_cast<uintptr_t>(p_.get()) + bytes;
-  return ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0;
-#else
-  return false;
-#endif
 }
 
 void zero_panel_padding(const PanelShape& sh, float* out) {

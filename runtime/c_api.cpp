@@ -65,14 +65,14 @@ recur::RunOptions to_options(const recur_options* o) {
   return opt;
 }
 
-int64_t state_width(const recur::ModelSpec& spec) {
+int64_t state_width(const recur::ModelConfig& spec) {
   int64_t w = 0;
-  for (const recur::RecurrentLayer& l : spec.layers) w = std::max(w, l.output_size());
+  for (const recur::LayerConfig& l : spec.layers) w = std::max(w, l.output_size());
   return w;
 }
-int64_t cell_width(const recur::ModelSpec& spec) {
+int64_t cell_width(const recur::ModelConfig& spec) {
   int64_t w = 0;
-  for (const recur::RecurrentLayer& l : spec.layers) {
+  for (const recur::LayerConfig& l : spec.layers) {
     if (l.cell == recur::CellType::lstm) w = std::max(w, l.hidden_size);
   }
   return w;
@@ -87,7 +87,7 @@ recur_status output_sizes(const recur_model* model, int64_t T, int64_t B, Output
     return fail(RECUR_ERR_INVALID_ARGUMENT, "seq_len and batch must be >= 1 (got " +
                                                 std::to_string(T) + ", " + std::to_string(B) + ")");
   }
-  const recur::ModelSpec& spec = model->model.spec();
+  const recur::ModelConfig& spec = model->model.config();
   const bool last_only = spec.head && spec.head->last_step_only;
   const int64_t steps = last_only ? 1 : T;
   bool overflow = __builtin_mul_overflow(steps, B, &out.y) ||
@@ -182,10 +182,10 @@ int64_t recur_model_state_rows(const recur_model* model) {
   return model ? model->model.num_state_rows() : 0;
 }
 int64_t recur_model_state_width(const recur_model* model) {
-  return model ? state_width(model->model.spec()) : 0;
+  return model ? state_width(model->model.config()) : 0;
 }
 int64_t recur_model_cell_width(const recur_model* model) {
-  return model ? cell_width(model->model.spec()) : 0;
+  return model ? cell_width(model->model.config()) : 0;
 }
 const char* recur_model_isa(const recur_model* model) {
   return model ? recur::isa_name(model->model.isa()) : "";

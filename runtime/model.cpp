@@ -1,4 +1,5 @@
-// Model: load (read + validate), pack the weights for the chosen kernels, drop the originals.
+// Model: load (read + validate), choose each layer's kernels, pack the weights (runtime/pack.hpp),
+// keep the config apart from them, drop the originals.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -12,9 +13,9 @@
 #include "formats/activations.hpp"
 #include "formats/tensor_sink.hpp"
 #include "recur/format.hpp"
-#include "runtime/fast_recurrence.hpp"
 #include "runtime/isa.hpp"
 #include "runtime/model_impl.hpp"
+#include "runtime/pack.hpp"
 #include "runtime/parallel.hpp"
 
 namespace recur {
@@ -41,55 +42,15 @@ kernels::Act layer_activation(const RecurrentLayer& layer, int d, int k) {
   return {k == 0 ? ActKind::sigmoid : ActKind::tanh, 0.0f, 0.0f};
 }
 
-std::vector<float> pack(const kernels::KernelTable& k, const Tensor& W) {
-  // W (N, K) canonical -> the kernels' layout.
-  const int64_t N = W.shape[0];
-  const int64_t K = W.shape[1];
-  std::vector<float> out(static_cast<size_t>(N * K));
-  k.pack(N, K, W.data.data(), out.data());
-  return out;
-}
-
 // Whether Model::load may use threads besides the caller's: LoadOptions::threads != 1 and a
 // second CPU to run them on.
 bool load_helpers_allowed(const LoadOptions& options) {
   return options.threads != 1 && available_cpus() >= 2;
 }
 
-// W with every element rounded to the nearest bfloat16 (LoadOptions::recurrent_weights), as fp32.
-Tensor rounded_to_bf16(const Tensor& W) {
-  Tensor out = W;
-  for (float& x : out.data) x = kernels::from_bf16(kernels::to_bf16(x));
-  return out;
-}
-
-// A weight of R that bfloat16 cannot hold (LoadOptions::recurrent_weights = bf16): it would
-// round to infinity. rows: R's rows [row0, row0 + count), K floats each.
-Status check_bf16_range(size_t layer, size_t dir, int64_t row0, int64_t count, int64_t K, const float* rows) {
-  const int64_t n = count * K;
-  const int64_t i = kernels::first_bf16_overflow(rows, n);
-  if (i == n) return {};
-  return Status(Errc::non_finite, "layer " + std::to_string(layer) + " direction " + std::to_string(dir) +
-                                      ": recurrent weight (" + std::to_string(row0 + i / K) + ", " +
-                                      std::to_string(i % K) + ") = " + std::to_string(rows[i]) +
-                                      " rounds to infinity in bfloat16 (recurrent_weights = bf16)");
-}
-
-// Every R of a validated spec that holds its data (a loader's sink took the fused layers').
-Status check_bf16_range(const ModelSpec& spec) {
-  for (size_t l = 0; l < spec.layers.size(); ++l) {
-    for (size_t d = 0; d < spec.layers[l].weights.size(); ++d) {
-      const Tensor& R = spec.layers[l].weights[d].R;
-      if (R.data.empty()) continue;
-      RECUR_TRY(check_bf16_range(l, d, 0, R.shape[0], R.shape[1], R.data.data()));
-    }
-  }
-  return {};
-}
-
-// Chooses the ISA and each layer's kernels and allocates the fused kernels' gate panels; reads
-// no weight. The spec is valid at least in its shapes.
-Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
+// Chooses the ISA and each layer's kernels and fills m's attributes; reads no weight. The spec
+// is valid at least in its shapes.
+Status describe(const ModelSpec& spec, const LoadOptions& options, LayerKernels kernels, Model::Impl& m) {
   if (options.threads < 0 || options.threads > kMaxThreads) {
     return {Errc::invalid_argument, "LoadOptions::threads is " + std::to_string(options.threads) +
                                         ", expected 0.." + std::to_string(kMaxThreads)};
@@ -123,15 +84,12 @@ Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
       if (activation_count(layer.cell) > 2) pd.h = layer_activation(layer, d, 2);
       p.dir.push_back(std::move(pd));
     }
-    // Layers the fused kernels cover are packed into gate panels (runtime/fast_recurrence.hpp).
-    p.fast = fast_path_applies(*m.k, layer, p.dir);
+    // Layers the gate-panel kernels cover run on them (runtime/panel_layer.hpp).
+    p.gate_panels = kernels == LayerKernels::best && gate_panels_apply(*m.k, layer, p.dir);
     if (const char* v = std::getenv("RECUR_VERBOSE"); v && std::strcmp(v, "1") == 0) {
       std::fprintf(stderr, "recur: layer %zu (%s, H=%lld): %s\n", m.layers.size(), cell_name(layer.cell),
                    static_cast<long long>(layer.hidden_size),
-                   p.fast ? "fused gate-panel kernels" : "reference kernels (options outside the fused path)");
-    }
-    if (p.fast) {
-      for (PackedDirection& pd : p.dir) alloc_fast(*m.k->fast, p, pd);
+                   p.gate_panels ? "gate-panel kernels" : "generic kernels (options outside the gate-panel kernels)");
     }
     row += p.dirs;
     m.h_width = std::max(m.h_width, p.Hout);
@@ -147,50 +105,31 @@ Status plan(const ModelSpec& spec, const LoadOptions& options, Model::Impl& m) {
   return {};
 }
 
-// Packs every weight of `spec` that `plan` left unpacked: all of them, or all but the fused
-// layers' W and R when a loader already streamed those into their panels. Then keeps the
-// attributes in m.spec and drops the weights (they live packed).
-void fill(ModelSpec&& spec, bool fast_panels_done, Model::Impl& m) {
-  for (size_t l = 0; l < spec.layers.size(); ++l) {
-    const RecurrentLayer& layer = spec.layers[l];
-    PackedLayer& p = m.layers[l];
-    for (int d = 0; d < p.dirs; ++d) {
-      const DirectionWeights& w = layer.weights[static_cast<size_t>(d)];
-      PackedDirection& pd = p.dir[static_cast<size_t>(d)];
-      if (p.fast) {
-        if (!fast_panels_done) {
-          pack_fast_rows(*m.k->fast, p, FastMatrix::W, 0, w.W.shape[0], w.W.data.data(), pd);
-          pack_fast_rows(*m.k->fast, p, FastMatrix::R, 0, w.R.shape[0], w.R.data.data(), pd);
-        }
-        pack_fast_biases(p, w, pd);
-        continue;
-      }
-      pd.W = pack(*m.k, w.W);
-      pd.R = p.recurrent_bf16 ? pack(*m.k, rounded_to_bf16(w.R)) : pack(*m.k, w.R);  // no copy for f32
-      pd.Wb = w.Wb.data;
-      pd.Rb = w.Rb.data;
-      pd.P = w.P.data;
-      if (!w.Wp.empty()) pd.Wp = pack(*m.k, w.Wp);
-    }
-  }
-  if (spec.head) {
-    PackedHead h;
-    h.in = spec.head->input_size;
-    h.out = spec.head->output_size;
-    h.softmax = spec.head->softmax;
-    h.last_step_only = spec.head->last_step_only;
-    h.W = pack(*m.k, spec.head->W);
-    h.b = spec.head->b.data;
-    m.head = std::move(h);
-  }
-  m.spec = std::move(spec);
-  for (RecurrentLayer& layer : m.spec.layers) {
-    for (DirectionWeights& w : layer.weights) w = DirectionWeights{};
-  }
-  if (m.spec.head) {
-    m.spec.head->W = Tensor{};
-    m.spec.head->b = Tensor{};
-  }
+// The attributes of `spec`, without the weights (they live packed).
+ModelConfig config_of(const ModelSpec& spec) {
+  ModelConfig c;
+  c.name = spec.name;
+  c.producer = spec.producer;
+  c.source = spec.source;
+  c.source_hash = spec.source_hash;
+  c.batch_first = spec.batch_first;
+  for (const RecurrentLayer& layer : spec.layers) c.layers.push_back(layer);
+  if (spec.head) c.head = static_cast<const HeadConfig&>(*spec.head);
+  c.parameter_count = spec.parameter_count();
+  return c;
+}
+
+// Packs what the packers have not taken (all of it for from_spec), then the head.
+Status finish_packing(const ModelSpec& spec, std::vector<LayerPacker>& packers, Model::Impl& m) {
+  for (size_t l = 0; l < packers.size(); ++l) RECUR_TRY(packers[l].finish(spec.layers[l].weights));
+  if (spec.head) m.head = pack_head(*m.k, *spec.head);
+  return {};
+}
+
+std::vector<LayerPacker> packers_for(Model::Impl& m) {
+  std::vector<LayerPacker> packers;
+  for (size_t l = 0; l < m.layers.size(); ++l) packers.emplace_back(*m.k, l, m.layers[l]);
+  return packers;
 }
 
 // Model::load's side of the streaming reader: plans the model from the file's attributes, then
@@ -201,28 +140,26 @@ class PackingSink final : public TensorSink {
   ~PackingSink() override { static_cast<void>(finish()); }
 
   Status begin(const ModelSpec& spec) override {
-    RECUR_TRY(plan(spec, options_, m_));
-    std::vector<kernels::AlignedFloats*> panels;
-    int64_t panel_floats = 0;
+    RECUR_TRY(describe(spec, options_, LayerKernels::best, m_));
+    packers_ = packers_for(m_);
+    std::vector<AlignedFloats*> panels;
     for (size_t l = 0; l < spec.layers.size(); ++l) {
-      if (!m_.layers[l].fast) continue;
+      if (!packers_[l].streams()) continue;
+      packers_[l].panel_storage(panels);
       for (size_t d = 0; d < spec.layers[l].weights.size(); ++d) {
         const DirectionWeights& w = spec.layers[l].weights[d];
-        targets_.push_back({&w.W, l, d, FastMatrix::W});
-        targets_.push_back({&w.R, l, d, FastMatrix::R});
-        PackedDirection& pd = m_.layers[l].dir[d];
-        for (kernels::AlignedFloats* a : {&pd.Wf, &pd.Rf, &pd.Rnf}) {
-          panels.push_back(a);
-          panel_floats += a->size();
-        }
+        targets_.push_back({&w.W, l, static_cast<int>(d), Matrix::W});
+        targets_.push_back({&w.R, l, static_cast<int>(d), Matrix::R});
       }
     }
+    int64_t panel_floats = 0;
+    for (const AlignedFloats* a : panels) panel_floats += a->size();
     // Fresh panel pages fault (and are zeroed by the kernel) on their first write: for a large
     // model another core takes those faults ahead of the packing, in the order it writes.
     if (panel_floats * static_cast<int64_t>(sizeof(float)) >= kPrefaultMinBytes && load_helpers_allowed(options_)) {
       try {
         prefaulter_ = std::thread([panels] {
-          for (kernels::AlignedFloats* a : panels) a->prefault();
+          for (AlignedFloats* a : panels) a->prefault();
         });
       } catch (const std::system_error&) {
         // No thread: the packing takes the faults itself.
@@ -237,22 +174,23 @@ class PackingSink final : public TensorSink {
     return status_;
   }
 
+  // The packers, once begin() made them; finish_packing packs the rest.
+  std::vector<LayerPacker>& packers() { return packers_; }
+
   bool takes(const Tensor& t) const override { return find(t) != nullptr; }
 
   void rows(const Tensor& t, int64_t row, int64_t count, const float* data) override {
     const Target* target = find(t);
-    PackedLayer& p = m_.layers[target->layer];
-    if (p.recurrent_bf16 && target->which == FastMatrix::R && status_.ok()) {
-      status_ = check_bf16_range(target->layer, target->dir, row, count, t.shape[1], data);
-    }
-    pack_fast_rows(*m_.k->fast, p, target->which, row, count, data, p.dir[target->dir]);
+    if (!status_.ok()) return;
+    status_ = packers_[target->layer].rows(target->dir, target->which, row, count, data);
   }
 
  private:
   struct Target {
     const Tensor* tensor;
-    size_t layer, dir;
-    FastMatrix which;
+    size_t layer;
+    int dir;
+    Matrix which;
   };
   const Target* find(const Tensor& t) const {
     for (const Target& target : targets_) {
@@ -264,6 +202,7 @@ class PackingSink final : public TensorSink {
   static constexpr int64_t kPrefaultMinBytes = 4 << 20;
   const LoadOptions& options_;
   Model::Impl& m_;
+  std::vector<LayerPacker> packers_;
   std::vector<Target> targets_;
   std::thread prefaulter_;
   Status status_;
@@ -271,13 +210,14 @@ class PackingSink final : public TensorSink {
 
 }  // namespace
 
-Result<Model> Model::from_spec(const ModelSpec& spec, const LoadOptions& options) {
+Result<Model> ModelFactory::from_spec(const ModelSpec& spec, const LoadOptions& options, LayerKernels kernels) {
   try {
     RECUR_TRY(validate(spec, options.check_finite));
-    if (options.recurrent_weights == WeightFormat::bf16) RECUR_TRY(check_bf16_range(spec));
-    auto impl = std::make_shared<Impl>();
-    RECUR_TRY(plan(spec, options, *impl));
-    fill(ModelSpec(spec), /*fast_panels_done=*/false, *impl);
+    auto impl = std::make_shared<Model::Impl>();
+    RECUR_TRY(describe(spec, options, kernels, *impl));
+    std::vector<LayerPacker> packers = packers_for(*impl);
+    RECUR_TRY(finish_packing(spec, packers, *impl));
+    impl->config = config_of(spec);
     Model model;
     model.impl_ = std::move(impl);
     return model;
@@ -286,6 +226,10 @@ Result<Model> Model::from_spec(const ModelSpec& spec, const LoadOptions& options
   } catch (const std::exception& e) {
     return Status(Errc::internal, std::string("unexpected error while loading: ") + e.what());
   }
+}
+
+Result<Model> Model::from_spec(const ModelSpec& spec, const LoadOptions& options) {
+  return ModelFactory::from_spec(spec, options, LayerKernels::best);
 }
 
 Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
@@ -302,10 +246,8 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
     Status packed = sink.finish();
     if (!file) return file.status();
     if (!packed.ok()) return packed.with_context(path);
-    if (options.recurrent_weights == WeightFormat::bf16) {  // the R the sink did not take
-      if (Status s = check_bf16_range(file->spec); !s.ok()) return s.with_context(path);
-    }
-    fill(std::move(file->spec), /*fast_panels_done=*/true, *impl);
+    if (Status s = finish_packing(file->spec, sink.packers(), *impl); !s.ok()) return s.with_context(path);
+    impl->config = config_of(file->spec);
     Model model;
     model.impl_ = std::move(impl);
     return model;
@@ -320,14 +262,14 @@ const char* weight_format_name(WeightFormat format) noexcept {
   return format == WeightFormat::bf16 ? "bf16" : "f32";
 }
 
-const ModelSpec& Model::spec() const noexcept {
-  static const ModelSpec kEmpty;
-  return impl_ ? impl_->spec : kEmpty;
+const ModelConfig& Model::config() const noexcept {
+  static const ModelConfig kEmpty;
+  return impl_ ? impl_->config : kEmpty;
 }
 Isa Model::isa() const noexcept { return impl_ ? impl_->isa : Isa::scalar; }
 int64_t Model::input_size() const noexcept { return impl_ ? impl_->input_size : 0; }
 int64_t Model::output_size() const noexcept { return impl_ ? impl_->output_size : 0; }
 int64_t Model::num_state_rows() const noexcept { return impl_ ? impl_->state_rows : 0; }
-bool Model::batch_first() const noexcept { return impl_ && impl_->spec.batch_first; }
+bool Model::batch_first() const noexcept { return impl_ && impl_->config.batch_first; }
 
 }  // namespace recur

@@ -1,30 +1,50 @@
 // Model::Impl: a validated model with its weights packed for the chosen kernel table. Built
-// once by load/from_spec, then only read (shared by every run/step on every thread).
+// once by load/from_spec (runtime/model.cpp, runtime/pack.cpp), then only read (shared by every
+// run/step on every thread).
 #pragma once
 
 #include <optional>
+#include <variant>
 #include <vector>
 
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
 #include "recur/model.hpp"
+#include "runtime/aligned_floats.hpp"
 
 namespace recur {
 
-// One direction of a layer. G = gates, H = hidden units, Hout = output units, I = input width.
-struct PackedDirection {
-  std::vector<float> W;    // (G*H, I) packed by kernels.pack
-  std::vector<float> R;    // (G*H, Hout) packed
+// A direction on the gate-panel kernels (kernels/recurrent.hpp): W and R as gate panels, the
+// biases that are simply added folded into one.
+struct PanelWeights {
+  kernels::PanelShape w_shape;   // W (G*H, I)
+  kernels::PanelShape r_shape;   // R (G*H, H); gru without linear_before_reset: the z, r rows
+  kernels::PanelShape n_shape;   // gru without linear_before_reset: R_n (H, H); else unused
+  AlignedFloats W;
+  AlignedFloats R;
+  AlignedFloats Rn;              // gru without linear_before_reset only
+  std::vector<float> bias;       // (G*H) Wb + Rb, without Rb_n for gru with linear_before_reset
+  std::vector<float> rb_n;       // gru with linear_before_reset: Rb_n (H), inside r ⊙ (...)
+};
+
+// A direction on the generic kernels (KernelTable::gemm and the cells): any activation, clip,
+// peepholes, projection. Matrices in the layout of KernelTable::pack.
+struct GenericWeights {
+  std::vector<float> W;    // (G*H, I)
+  std::vector<float> R;    // (G*H, Hout)
   std::vector<float> Wb;   // (G*H)
   std::vector<float> Rb;   // (G*H)
   std::vector<float> P;    // (3*H) peepholes i, f, o; empty without peepholes
-  std::vector<float> Wp;   // (Hout, H) packed projection; empty without proj_size
+  std::vector<float> Wp;   // (Hout, H) projection; empty without proj_size
+};
+
+// One direction of a layer. G = gates, H = hidden units, Hout = output units, I = input width.
+struct PackedDirection {
   kernels::Act f, g, h;    // activations of this direction (h: lstm only)
-  // Fast path (PackedLayer::fast): gate panels for kernels.fast instead of W and R above.
-  kernels::AlignedFloats Wf;   // W (G*H, I) as panels
-  kernels::AlignedFloats Rf;   // R (G*H, H) as panels; gru without lbr: the z, r rows only
-  kernels::AlignedFloats Rnf;  // gru without lbr: R_n (H, H) as panels
-  std::vector<float> bias;     // (G*H) Wb + Rb (gru with lbr: Rb_n is kept apart in Rb)
+  std::variant<GenericWeights, PanelWeights> weights;  // PackedLayer::gate_panels says which
+
+  const PanelWeights& panels() const { return std::get<PanelWeights>(weights); }
+  const GenericWeights& generic() const { return std::get<GenericWeights>(weights); }
 };
 
 struct PackedLayer {
@@ -39,7 +59,7 @@ struct PackedLayer {
   bool input_forget = false;
   bool linear_before_reset = false;
   int64_t state_row = 0;   // first row of this layer in h0/h_n/c0/c_n
-  bool fast = false;       // runs on the fused kernels (runtime/fast_recurrence.hpp)
+  bool gate_panels = false;     // on the gate-panel kernels (runtime/panel_layer.hpp), else generic
   bool recurrent_bf16 = false;  // R rounded to bfloat16 (LoadOptions::recurrent_weights)
   std::vector<PackedDirection> dir;
 
@@ -49,6 +69,8 @@ struct PackedLayer {
   bool reversed(int d) const {
     return direction == Direction::reverse || (direction == Direction::bidirectional && d == 1);
   }
+  // gru without linear_before_reset: on gate panels, the step runs in two phases (z, r; then n).
+  bool gru_two_phase() const { return cell == CellType::gru && !linear_before_reset; }
 };
 
 struct PackedHead {
@@ -61,7 +83,7 @@ struct PackedHead {
 };
 
 struct Model::Impl {
-  ModelSpec spec;                      // attributes only; weight tensors dropped
+  ModelConfig config;                  // what Model::config() reports
   Isa isa = Isa::scalar;
   const kernels::KernelTable* k = nullptr;
   std::vector<PackedLayer> layers;
@@ -79,6 +101,15 @@ struct Model::Impl {
   int64_t max_hidden = 0;              // H
   int64_t max_hout = 0;                // Hout
   int64_t max_width = 0;               // layer output width D*Hout
+};
+
+// Which kernels a model's layers run on: `best` puts every layer the gate-panel kernels cover
+// on them; `generic` keeps all on the generic kernels (tests compare the two paths).
+enum class LayerKernels { best, generic };
+
+// Model::from_spec with the choice above (Model::from_spec is `best`).
+struct ModelFactory {
+  static Result<Model> from_spec(const ModelSpec& spec, const LoadOptions& options, LayerKernels kernels);
 };
 
 }  // namespace recur

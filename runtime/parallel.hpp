@@ -1,6 +1,7 @@
-// The one place recur uses threads: a parallel loop over [0, n) in contiguous chunks, and the
-// FTZ/DAZ guard every thread that runs kernels holds. With threads == 1 no OpenMP region is
-// ever entered. Kernels run inside chunks; they never see threads themselves.
+// The generic parallel loop over [0, n) in contiguous chunks, and the FTZ/DAZ guard every thread
+// that runs kernels holds. Threads start here, in the panel path's one parallel region per layer
+// (runtime/panel_layer.cpp) and in Model::load's helpers (runtime/model.cpp, formats/); with
+// threads == 1 no OpenMP region is ever entered. Kernels never see threads themselves.
 #pragma once
 
 #include <cstdint>

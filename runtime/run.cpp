@@ -1,33 +1,28 @@
-// Model::run: a whole batch of sequences through every layer and the head.
-// Per layer and direction: one GEMM for the input projection of all T*B rows (hoisted out of
-// the time loop), then the time loop calling advance() — the same step core as step().
+// Model::run: a whole batch of sequences through every layer and the head: the input checks,
+// the sequence (runtime/sequence.hpp) and each panel layer's plan (runtime/plan.hpp), then each
+// layer on its kernels (runtime/panel_layer.hpp, runtime/generic_layer.hpp) with buffers of
+// this call.
 #include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
 
 #include "runtime/check_input.hpp"
-#include "runtime/fast_recurrence.hpp"
+#include "runtime/generic_layer.hpp"
 #include "runtime/model_impl.hpp"
+#include "runtime/panel_layer.hpp"
 #include "runtime/parallel.hpp"
-#include "runtime/recurrence.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/sequence.hpp"
 
 namespace recur {
 
 namespace {
 
-// Where time step t of batch element b lives among the T*B rows of x, y and every layer's
-// output: (T, B, ·) time-major or (B, T, ·) batch-first.
-struct RowMap {
-  int64_t T, B;
-  bool batch_first;
-  int64_t row(int64_t t, int64_t b) const { return batch_first ? b * T + t : t * B + b; }
-};
-
 // Whether x and y are (B, T, ·) for this call: the input's layout, or the model's own.
 Result<bool> resolve_batch_first(const Model::Impl& m, Layout layout) {
   switch (layout) {
-    case Layout::model: return m.spec.batch_first;
+    case Layout::model: return m.config.batch_first;
     case Layout::time_major: return false;
     case Layout::batch_first: return true;
   }
@@ -82,8 +77,49 @@ Status check_run_input(const Model::Impl& m, const RunInput& in, bool batch_firs
 
 size_t sz(int64_t n) { return static_cast<size_t>(n); }
 
-void copy_row(float* dst, const float* src, int64_t n) {
-  std::memcpy(dst, src, sizeof(float) * sz(n));
+// The buffers of one run() call, sized for the widest layer of each kind.
+struct RunWorkspace {
+  GenericWorkspace generic;
+  PanelWorkspace panels;
+  std::vector<float> layer_out;  // (T*B, D*Hout)
+  std::vector<float> layer_in;   // the previous layer's output
+};
+
+void size_generic(const Model::Impl& m, int64_t T, int64_t B, GenericWorkspace& ws) {
+  const bool any = std::any_of(m.layers.begin(), m.layers.end(), [](const PackedLayer& l) { return !l.gate_panels; });
+  if (!any) return;
+  ws.gx.resize(sz(T * B * m.max_gate_width));
+  ws.h.resize(sz(B * m.max_hout));
+  ws.c.resize(sz(B * m.max_hidden));
+  ws.scratch.size_for(m, B);
+}
+
+// y: the last layer's output x (rows per seq), or the head over it.
+void apply_output(const Model::Impl& m, const Sequence& seq, const float* x, int64_t x_width,
+                  std::vector<float>&& last_layer, RunOutput& out, int threads) {
+  const int64_t T = seq.T, B = seq.B;
+  const auto per_step = [&](int64_t w) {
+    return seq.batch_first ? std::vector<int64_t>{B, T, w} : std::vector<int64_t>{T, B, w};
+  };
+  if (!m.head) {
+    out.y = std::move(last_layer);
+    out.y_shape = per_step(x_width);
+  } else if (!m.head->last_step_only) {
+    // Every step, padded ones included (their input is the zero output): rows keep seq's order.
+    out.y.assign(sz(T * B * m.head->out), 0.0f);
+    apply_head(m, T * B, x, x_width, out.y.data(), threads);
+    out.y_shape = per_step(m.head->out);
+  } else {
+    // Each sequence's last step, len-1 (a zero input when len is 0).
+    std::vector<float> last(sz(B * x_width), 0.0f);  // (B, width)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t L = seq.len[b];
+      if (L > 0) std::memcpy(last.data() + b * x_width, x + seq.row(L - 1, b) * x_width, sizeof(float) * sz(x_width));
+    }
+    out.y.assign(sz(B * m.head->out), 0.0f);
+    apply_head(m, B, last.data(), x_width, out.y.data(), threads);
+    out.y_shape = {B, m.head->out};
+  }
 }
 
 Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunOptions& opt) {
@@ -95,12 +131,20 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
   DenormalsFlushed ftz;
 
   const int64_t T = in.seq_len, B = in.batch;
-  const RowMap map{T, B, batch_first};
   std::vector<int64_t> len(sz(B), T);  // (B) steps each sequence takes
   if (in.lengths) {
     for (int64_t b = 0; b < B; ++b) len[sz(b)] = in.lengths[b];
   }
-  const int64_t steps = *std::max_element(len.begin(), len.end());
+  Sequence seq;
+  seq.T = T;
+  seq.B = B;
+  seq.batch_first = batch_first;
+  seq.len = len.data();
+  seq.steps = *std::max_element(len.begin(), len.end());
+  std::vector<PanelLayerPlan> plans(m.layers.size());
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    if (m.layers[i].gate_panels) plans[i] = plan_panel_layer(m.layers[i], B, seq.steps, threads, cache_sizes());
+  }
 
   RunOutput out;
   out.h_shape = {m.state_rows, B, m.h_width};
@@ -109,124 +153,31 @@ Result<RunOutput> run_model(const Model::Impl& m, const RunInput& in, const RunO
     out.c_shape = {m.state_rows, B, m.c_width};
     out.c_n.assign(sz(m.state_rows * B * m.c_width), 0.0f);
   }
-
-  StepScratch scratch;
-  scratch.size_for(m, B);
-  // (T*B, G*H) one direction's W x + Wb, for the layers on the reference path only.
-  const bool any_reference = std::any_of(m.layers.begin(), m.layers.end(),
-                                         [](const PackedLayer& l) { return !l.fast; });
-  std::vector<float> gx(any_reference ? sz(T * B * m.max_gate_width) : 0);
-  std::vector<float> h(sz(B * m.max_hout));              // (B, Hout) state during the loop
-  std::vector<float> c(sz(B * m.max_hidden));            // (B, H)    lstm cell state
-  std::vector<float> layer_out;                          // (T*B, D*Hout)
-  std::vector<float> layer_in;                           // the previous layer's output
-  const float* x = in.x;                                 // (T*B, I) rows per `map`
-  int64_t x_width = m.input_size;
-
-  for (const PackedLayer& layer : m.layers) {
-    const int64_t Hout = layer.Hout, H = layer.H, gw = layer.gate_width();
-    const int64_t width = layer.width();
-    layer_out.assign(sz(T * B * width), 0.0f);  // padded steps stay zero
-    if (layer.fast) {
-      // Fused kernels: every direction of the layer (runtime/fast_recurrence.hpp).
-      FastLayerIO io;
-      io.T = T;
-      io.B = B;
-      io.batch_first = batch_first;
-      io.len = len.data();
-      io.steps = steps;
-      io.x = x;
-      io.x_width = x_width;
-      io.h0 = in.h0;
-      io.h_width = m.h_width;
-      io.c0 = in.c0;
-      io.c_width = m.c_width;
-      io.y = layer_out.data();
-      io.h_n = out.h_n.data();
-      io.c_n = out.c_n.empty() ? nullptr : out.c_n.data();
-      run_fast_layer(m, layer, io, threads);
-      layer_in.swap(layer_out);
-      x = layer_in.data();
-      x_width = width;
-      continue;
+  RunWorkspace ws;
+  size_generic(m, T, B, ws.generic);
+  LayerIO io;
+  io.x = in.x;  // (T*B, I) rows per seq
+  io.x_width = m.input_size;
+  io.h0 = in.h0;
+  io.c0 = in.c0;
+  io.h_n = out.h_n.data();
+  io.c_n = out.c_n.empty() ? nullptr : out.c_n.data();
+  io.h_width = m.h_width;
+  io.c_width = m.c_width;
+  for (size_t i = 0; i < m.layers.size(); ++i) {
+    const PackedLayer& layer = m.layers[i];
+    ws.layer_out.assign(sz(T * B * layer.width()), 0.0f);  // padded steps stay zero
+    io.y = ws.layer_out.data();
+    if (layer.gate_panels) {
+      run_panel_layer(m, layer, plans[i], seq, io, ws.panels);
+    } else {
+      run_generic_layer(m, layer, seq, io, ws.generic, threads);
     }
-    for (int d = 0; d < layer.dirs; ++d) {
-      input_projection(m, layer, d, T * B, x, x_width, gx.data(), threads);
-
-      // Initial state of this (layer, direction) from h0/c0 rows, else zeros.
-      const int64_t srow = layer.state_row + d;
-      for (int64_t b = 0; b < B; ++b) {
-        float* hb = h.data() + b * Hout;
-        if (in.h0) {
-          copy_row(hb, in.h0 + (srow * B + b) * m.h_width, Hout);
-        } else {
-          std::fill(hb, hb + Hout, 0.0f);
-        }
-        if (layer.cell == CellType::lstm) {
-          float* cb = c.data() + b * H;
-          if (in.c0) {
-            copy_row(cb, in.c0 + (srow * B + b) * m.c_width, H);
-          } else {
-            std::fill(cb, cb + H, 0.0f);
-          }
-        }
-      }
-
-      // The time loop. Row b at loop step s is at time s (forward) or len-1-s (reverse:
-      // each sequence is reversed within its own length) and takes the step if s < len.
-      const bool reversed = layer.reversed(d);
-      for (int64_t s = 0; s < steps; ++s) {
-        for (int64_t b = 0; b < B; ++b) {
-          const int64_t L = len[sz(b)];
-          scratch.active[sz(b)] = s < L;
-          const int64_t t = reversed ? L - 1 - s : s;
-          scratch.gx_rows[sz(b)] = s < L ? gx.data() + map.row(t, b) * gw : nullptr;
-        }
-        advance(m, layer, d, h.data(), Hout, c.data(), H, scratch, threads);
-        copy_row(h.data(), scratch.h_next.data(), B * Hout);
-        for (int64_t b = 0; b < B; ++b) {
-          const int64_t L = len[sz(b)];
-          if (s >= L) continue;
-          const int64_t t = reversed ? L - 1 - s : s;
-          copy_row(layer_out.data() + map.row(t, b) * width + d * Hout, h.data() + b * Hout, Hout);
-        }
-      }
-
-      // Final state: each row's state after its own last step (h0 when its length is 0).
-      for (int64_t b = 0; b < B; ++b) {
-        copy_row(out.h_n.data() + (srow * B + b) * m.h_width, h.data() + b * Hout, Hout);
-        if (layer.cell == CellType::lstm) {
-          copy_row(out.c_n.data() + (srow * B + b) * m.c_width, c.data() + b * H, H);
-        }
-      }
-    }
-    layer_in.swap(layer_out);
-    x = layer_in.data();
-    x_width = width;
+    ws.layer_in.swap(ws.layer_out);
+    io.x = ws.layer_in.data();
+    io.x_width = layer.width();
   }
-
-  // y: the last layer's output, or the head over it.
-  if (!m.head) {
-    out.y = std::move(layer_in);
-    out.y_shape = batch_first ? std::vector<int64_t>{B, T, x_width}
-                                 : std::vector<int64_t>{T, B, x_width};
-  } else if (!m.head->last_step_only) {
-    // Every step, padded ones included (their input is the zero output): rows keep `map`.
-    out.y.assign(sz(T * B * m.head->out), 0.0f);
-    apply_head(m, T * B, x, x_width, out.y.data(), threads);
-    out.y_shape = batch_first ? std::vector<int64_t>{B, T, m.head->out}
-                                 : std::vector<int64_t>{T, B, m.head->out};
-  } else {
-    // Each sequence's last step, len-1 (a zero input when len is 0).
-    std::vector<float> last(sz(B * x_width), 0.0f);  // (B, width)
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t L = len[sz(b)];
-      if (L > 0) copy_row(last.data() + b * x_width, x + map.row(L - 1, b) * x_width, x_width);
-    }
-    out.y.assign(sz(B * m.head->out), 0.0f);
-    apply_head(m, B, last.data(), x_width, out.y.data(), threads);
-    out.y_shape = {B, m.head->out};
-  }
+  apply_output(m, seq, io.x, io.x_width, std::move(ws.layer_in), out, threads);
   return out;
 }
 

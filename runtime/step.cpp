@@ -1,5 +1,6 @@
 // State and Model::step: streaming, one time step for every stream of a State. Uses the same
-// input_projection / advance / apply_head as run(), so T steps equal one run bit for bit.
+// kernel calls as run() (runtime/panel_layer.hpp, runtime/generic_layer.hpp), so T steps equal
+// one run bit for bit.
 // All buffers live in the State, sized once by new_state(); step() does not allocate.
 #include <algorithm>
 #include <cstring>
@@ -7,10 +8,10 @@
 #include <string>
 
 #include "runtime/check_input.hpp"
-#include "runtime/fast_recurrence.hpp"
+#include "runtime/generic_layer.hpp"
 #include "runtime/model_impl.hpp"
+#include "runtime/panel_layer.hpp"
 #include "runtime/parallel.hpp"
-#include "runtime/recurrence.hpp"
 
 namespace recur {
 
@@ -19,10 +20,11 @@ struct State::Impl {
   int64_t batch = 0;
   std::vector<float> h;          // (L*D, B, h_width)  state, shaped like run()'s h_n
   std::vector<float> c;          // (L*D, B, c_width)  lstm cell state, like c_n
-  std::vector<float> gx;         // (B, G*H)           W x + Wb of the current layer
+  std::vector<float> gx;         // (B, G*H)           generic layers: W x + Wb
   std::vector<float> buf_a;      // (B, D*Hout)        layer outputs, ping-pong
   std::vector<float> buf_b;
-  StepScratch scratch;
+  StepScratch scratch;           // generic layers
+  PanelStepScratch panel;        // gate-panel layers
 };
 
 State::State() = default;
@@ -101,6 +103,7 @@ Result<State> Model::new_state(int64_t batch) const {
     s->buf_a.assign(static_cast<size_t>(batch * m.max_width), 0.0f);
     s->buf_b.assign(static_cast<size_t>(batch * m.max_width), 0.0f);
     s->scratch.size_for(m, batch);
+    s->panel.size_for(m, batch);
     State state;
     state.impl_ = std::move(s);
     return state;
@@ -143,15 +146,18 @@ Status Model::step(State& state, const float* x, float* y, const RunOptions& opt
     const int64_t row = layer.state_row;  // one direction
     float* h = s.h.data() + row * B * m.h_width;            // (B, Hout), ld h_width
     float* c = s.c.empty() ? nullptr : s.c.data() + row * B * m.c_width;  // (B, H), ld c_width
-    if (layer.fast) {
-      step_fast_layer(m, layer, B, in, in_width, s.gx.data(), h, m.h_width, c, m.c_width, scratch, threads);
+    const float* h_next = nullptr;  // (B, Hout)
+    if (layer.gate_panels) {
+      step_panel_layer(m, layer, B, in, in_width, h, m.h_width, c, m.c_width, s.panel, threads);
+      h_next = s.panel.h_next.data();
     } else {
       input_projection(m, layer, 0, B, in, in_width, s.gx.data(), threads);
       for (int64_t b = 0; b < B; ++b) scratch.gx_rows[static_cast<size_t>(b)] = s.gx.data() + b * gw;
       advance(m, layer, 0, h, m.h_width, c, m.c_width, scratch, threads);
+      h_next = scratch.h_next.data();
     }
     for (int64_t b = 0; b < B; ++b) {
-      const float* hb = scratch.h_next.data() + b * Hout;
+      const float* hb = h_next + b * Hout;
       std::memcpy(h + b * m.h_width, hb, sizeof(float) * static_cast<size_t>(Hout));
       std::memcpy(out + b * Hout, hb, sizeof(float) * static_cast<size_t>(Hout));
     }

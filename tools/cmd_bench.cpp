@@ -18,9 +18,9 @@ namespace recur::cli {
 namespace {
 
 // Multiply-adds x 2 of one sequence step over all recurrent layers and the head.
-double flops_per_step(const ModelSpec& spec) {
+double flops_per_step(const ModelConfig& spec) {
   double f = 0;
-  for (const RecurrentLayer& l : spec.layers) {
+  for (const LayerConfig& l : spec.layers) {
     const double gh = static_cast<double>(gate_count(l.cell) * l.hidden_size);
     double per_dir = 2.0 * gh * static_cast<double>(l.input_size + l.output_size());
     if (l.proj_size > 0) per_dir += 2.0 * static_cast<double>(l.proj_size * l.hidden_size);
@@ -50,10 +50,10 @@ int bench(const Options& o) {
                  static_cast<long long>(o.seq_len));
     return 1;
   }
-  const double step_flops = flops_per_step(model->spec());
+  const double step_flops = flops_per_step(model->config());
   std::printf("%s: ISA %s, %s recurrent weights, %zu recurrent layer(s), %.1f MFLOP per step per sequence, T=%lld\n",
               o.path.c_str(), isa_name(model->isa()), weight_format_name(o.load.recurrent_weights),
-              model->spec().layers.size(), step_flops / 1e6, static_cast<long long>(o.seq_len));
+              model->config().layers.size(), step_flops / 1e6, static_cast<long long>(o.seq_len));
   std::printf("%6s %8s %12s %12s %14s %10s\n", "batch", "threads", "median", "p90", "sequences/s", "GFLOP/s");
   nlohmann::json rows = nlohmann::json::array();
   std::mt19937 rng(1);

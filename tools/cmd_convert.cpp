@@ -1,12 +1,17 @@
 // `recur convert SRC -o OUT.recur [options]`: ONNX, PyTorch (.pt/.pth), .safetensors, Keras
 // (.keras/.h5) or the seed's LSTM_v1 state_dict -> .recur. Prints the layers found and what was
-// inferred, writes atomically (a failure leaves no file), then self-checks: the written file is
-// loaded and run on a random input and compared with an fp64 evaluation of the SOURCE's own
-// semantics (its gate order and storage); above tolerance the output is removed and it fails.
+// inferred, writes a staged file next to the output, self-checks it (loaded and run on a random
+// input and compared with an fp64 evaluation of the SOURCE's own semantics, its gate order and
+// storage), and only then renames it onto the output: a failure leaves the destination as it was.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
-#include <sys/stat.h>
 
 #include "recur/format.hpp"
 #include "recur/model.hpp"
@@ -62,7 +67,7 @@ struct Opts {
   double atol = 1e-5, rtol = 1e-4;
 };
 
-// The whole conversion: import, summary, atomic write, self-check (removes the file if it fails).
+// The whole conversion: import, summary, staged write, self-check, rename onto the destination.
 // source_bytes: the source's size (0 if unknown), for progress lines on large sources.
 int run_convert(Opts& o, uint64_t source_bytes) {
   if (source_bytes > (16u << 20)) o.conv.progress = [](const std::string& line) { std::fprintf(stderr, "  ... %s\n", line.c_str()); };
@@ -80,32 +85,46 @@ int run_convert(Opts& o, uint64_t source_bytes) {
               static_cast<long long>(spec.output_size()),
               spec.head && spec.head->last_step_only ? "sequence (last step)" : "step",
               static_cast<long long>(spec.parameter_count()), spec.batch_first ? "(B, T, F)" : "(T, B, F)");
-  Status w = write_model(spec, o.out);
+  // Staged next to the destination and renamed over it only once checked: a failed convert
+  // leaves an existing destination exactly as it was.
+  std::string staged = o.out + ".XXXXXX";
+  const int fd = ::mkstemp(staged.data());
+  if (fd < 0) {
+    std::fprintf(stderr, "recur convert: io: %s: cannot create a file next to it: %s\n", o.out.c_str(), std::strerror(errno));
+    return 1;
+  }
+  ::close(fd);
+  Status w = write_model(spec, staged);
   if (!w.ok()) {
+    std::remove(staged.c_str());
     std::fprintf(stderr, "recur convert: %s\n", w.to_string().c_str());
     return 1;
   }
-  if (o.no_check) {
-    std::printf("wrote %s (self-check skipped)\n", o.out.c_str());
-    return 0;
+  if (!o.no_check) {
+    auto check = self_check(staged, *conv, o.atol, o.rtol);
+    if (!check.ok() || !check->ok) {
+      std::remove(staged.c_str());
+      if (!check.ok())
+        std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
+      else
+        std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
+                             "(atol %.3g, rtol %.3g); %s not written\n",
+                     check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
+      return 1;
+    }
+    std::printf("self-check: recur vs the converter's own fp64 reading of the %s source (its gate order and "
+                "storage) on a random input (T=7, B=2): max abs error %.3g, max rel error %.3g — ok\n",
+                convert::source_format_name(conv->format), check->max_abs, check->max_rel);
+    for (const auto& u : conv->unchecked)
+      std::printf("  not checked (the source does not state it): %s\n", u.c_str());
   }
-  auto check = self_check(o.out, *conv, o.atol, o.rtol);
-  if (!check.ok() || !check->ok) {
-    std::remove(o.out.c_str());
-    if (!check.ok())
-      std::fprintf(stderr, "recur convert: self-check could not run: %s\n", check.status().to_string().c_str());
-    else
-      std::fprintf(stderr, "recur convert: self-check FAILED: max abs error %.3g, max rel error %.3g "
-                           "(atol %.3g, rtol %.3g); %s not written\n",
-                   check->max_abs, check->max_rel, o.atol, o.rtol, o.out.c_str());
+  if (std::rename(staged.c_str(), o.out.c_str()) != 0) {
+    std::fprintf(stderr, "recur convert: io: cannot rename the converted model onto %s: %s\n", o.out.c_str(),
+                 std::strerror(errno));
+    std::remove(staged.c_str());
     return 1;
   }
-  std::printf("self-check: recur vs the converter's own fp64 reading of the %s source (its gate order and "
-              "storage) on a random input (T=7, B=2): max abs error %.3g, max rel error %.3g — ok\n",
-              convert::source_format_name(conv->format), check->max_abs, check->max_rel);
-  for (const auto& u : conv->unchecked)
-    std::printf("  not checked (the source does not state it): %s\n", u.c_str());
-  std::printf("wrote %s\n", o.out.c_str());
+  std::printf("wrote %s%s\n", o.out.c_str(), o.no_check ? " (self-check skipped)" : "");
   return 0;
 }
 

@@ -267,7 +267,7 @@ struct Service::Impl {
   }
 
   void healthz(const httplib::Request&, httplib::Response& res) {
-    const ModelSpec& spec = model.spec();
+    const ModelConfig& spec = model.config();
     nlohmann::ordered_json body;
     body["status"] = "ok";
     body["model"] = {{"name", spec.name},

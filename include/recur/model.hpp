@@ -89,6 +89,27 @@ struct RECUR_API RunOutput {
 
 class Model;
 
+// What a loaded Model is, without its weights (those live packed in its kernels' layouts): the
+// spec's name, provenance and layout, every layer's and the head's attributes, and the number
+// of weights the spec held (ModelSpec::parameter_count).
+struct RECUR_API ModelConfig {
+  std::string name;
+  std::string producer;
+  std::string source;
+  std::string source_hash;
+  bool batch_first = false;
+  std::vector<LayerConfig> layers;
+  std::optional<HeadConfig> head;
+  int64_t parameter_count = 0;
+
+  int64_t input_size() const noexcept { return layers.empty() ? 0 : layers.front().input_size; }
+  // Width of the model's per-step output: the head's output_size, else the last layer's width.
+  int64_t output_size() const noexcept {
+    if (head) return head->output_size;
+    return layers.empty() ? 0 : layers.back().output_width();
+  }
+};
+
 // Per-stream recurrent state for `Model::step`: h (and c) of every layer for a fixed batch,
 // plus the scratch a step needs, sized once. Cheap to create, movable, not shareable between
 // threads at the same time. A State belongs to the Model that made it.
@@ -111,6 +132,7 @@ class RECUR_API State {
   struct Impl;
  private:
   friend class Model;
+
   std::unique_ptr<Impl> impl_;
 };
 
@@ -123,7 +145,7 @@ class RECUR_API Model {
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
   static Result<Model> from_spec(const ModelSpec& spec, const LoadOptions& options = {});
 
-  const ModelSpec& spec() const noexcept;  // layers and attributes (weights dropped after packing)
+  const ModelConfig& config() const noexcept;  // the layers' and head's attributes, no weights
   Isa isa() const noexcept;                // the ISA actually chosen
   int64_t input_size() const noexcept;
   int64_t output_size() const noexcept;    // per-step width of y
@@ -140,6 +162,7 @@ class RECUR_API Model {
 
   struct Impl;
  private:
+  friend struct ModelFactory;  // internal: builds a Model with its layers' kernels forced (tests)
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -65,7 +65,8 @@ struct RECUR_API DirectionWeights {
   }
 };
 
-struct RECUR_API RecurrentLayer {
+// A recurrent layer's attributes: what it computes, without its weights.
+struct RECUR_API LayerConfig {
   CellType cell = CellType::lstm;
   Direction direction = Direction::forward;
   int64_t input_size = 0;
@@ -78,26 +79,35 @@ struct RECUR_API RecurrentLayer {
   bool input_forget = false;        // lstm: couple input and forget gate, f = 1 - i (ONNX)
   bool linear_before_reset = false; // gru: n = g(Wx + Wb + r*(R h + Rb)) (PyTorch = true)
   bool peepholes = false;           // lstm: P present
-  std::vector<DirectionWeights> weights;  // direction_count(direction) entries, forward first
 
   int64_t output_size() const noexcept { return proj_size > 0 ? proj_size : hidden_size; }
   // Width of this layer's per-step output: directions * Hout.
   int64_t output_width() const noexcept { return direction_count(direction) * output_size(); }
+  bool operator==(const LayerConfig& o) const;
+};
+
+struct RECUR_API RecurrentLayer : LayerConfig {
+  std::vector<DirectionWeights> weights;  // direction_count(direction) entries, forward first
   bool operator==(const RecurrentLayer& o) const;
 };
 
-// y_t = W h_t + b, optionally softmax over y_t; for every step or for the last step only.
-struct RECUR_API DenseHead {
+// The head's attributes: y_t = W h_t + b, optionally softmax over y_t; for every step or for
+// the last step only.
+struct RECUR_API HeadConfig {
   int64_t input_size = 0;
   int64_t output_size = 0;
   bool softmax = false;
   bool last_step_only = false;
+  bool operator==(const HeadConfig& o) const {
+    return input_size == o.input_size && output_size == o.output_size && softmax == o.softmax &&
+           last_step_only == o.last_step_only;
+  }
+};
+
+struct RECUR_API DenseHead : HeadConfig {
   Tensor W;  // (output_size, input_size)
   Tensor b;  // (output_size)
-  bool operator==(const DenseHead& o) const {
-    return input_size == o.input_size && output_size == o.output_size && softmax == o.softmax &&
-           last_step_only == o.last_step_only && W == o.W && b == o.b;
-  }
+  bool operator==(const DenseHead& o) const { return HeadConfig::operator==(o) && W == o.W && b == o.b; }
 };
 
 struct RECUR_API ModelSpec {

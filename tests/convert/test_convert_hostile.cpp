@@ -1,14 +1,18 @@
 // Hostile and malformed sources (tests/fixtures/convert_hostile/, made by
 // scripts/fixtures/make_convert_fixtures.py hostile): each is refused with its specific Errc and
 // a message naming what is wrong, and `recur convert` exits non-zero leaving no output file
-// (and no temporary file) behind.
+// (and no temporary file) behind, nor touching an existing one. FIFOs (made here: git keeps
+// none) are refused without blocking.
 #include <doctest/doctest.h>
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "convert/convert_helpers.hpp"
 
@@ -70,6 +74,34 @@ const HostileCase kCases[] = {
     // Found by fuzz_convert_keras (also in its corpus): a use-after-free and a 4 GiB libhdf5 buffer before.
     {"keras_backward_layer_without_config.keras", Errc::bad_metadata, "backward_layer without a config"},
     {"keras_huge_float_type.keras", Errc::bad_tensor, "-byte float type (expected 2, 4 or 8)"},
+    // The converters' limits (make_convert_fixtures.py hostile-limits). PyTorch: a view of a
+    // shared storage past the bytes another view loaded (a heap over-read before), inflation.
+    {"pt_shared_storage_larger.pt", Errc::bad_tensor, "needs 4000000 bytes of storage '0', which holds 8"},
+    {"pt_shared_storage_wider.pt", Errc::bad_tensor, "needs 16 bytes of storage '0', which holds 8"},
+    {"pt_storage_inflates.pt", Errc::bad_tensor, "holds 67108864 bytes, more than its 2 x 4"},
+    {"pt_pickle_object_flood.pt", Errc::bad_metadata, "builds more than 4352 objects"},
+    {"pt_pickle_inflates.pt", Errc::unsupported, "entry 'archive/data.pkl' is too large"},
+    {"pt_frame_too_long.pt", Errc::bad_metadata, "FRAME of 1099511627776 bytes runs past the end"},
+    {"pt_broadcast_stride.pt", Errc::bad_tensor, "stride 0 in dimension 0 (a broadcast view)"},
+    // safetensors: every data byte belongs to a tensor; the header is small and shallow.
+    {"st_trailing_bytes.safetensors", Errc::bad_tensor, "1000 trailing data bytes"},
+    {"st_hole.safetensors", Errc::bad_tensor, "data bytes [0, 64) belong to no tensor"},
+    {"st_deep_nesting.safetensors", Errc::bad_metadata, "nests deeper than 3 levels"},
+    {"st_header_above_cap.safetensors", Errc::bad_header, "above the 16 MiB cap"},
+    // ONNX: sizes and numbers from the file, checked; external data only from regular files.
+    {"onnx_hidden_size_negative.onnx", Errc::invalid_model, "hidden_size -8 is missing or not positive"},
+    {"onnx_hidden_size_huge.onnx", Errc::invalid_model, "hidden_size 4611686018427387904 is too large"},
+    {"onnx_opset_huge.onnx", Errc::unsupported, "opset 1099511627776 is outside 7..30"},
+    {"onnx_external_offset_suffix.onnx", Errc::bad_tensor, "offset '12abc' is not a decimal number"},
+    {"onnx_external_directory.onnx", Errc::io, "is a directory; only regular files are read"},
+    {"onnx_external_nul.onnx", Errc::bad_tensor, "'w.bin\\x00/../../etc/passwd' holds a NUL byte"},
+    // HDF5 (.h5 and the .keras zip's weights): nothing outside the file is read.
+    {"h5_external_storage.h5", Errc::unsupported, "keeps its data in external files"},
+    {"keras_external_storage.keras", Errc::unsupported, "keeps its data in external files"},
+    {"h5_external_link.h5", Errc::unsupported, "is an external or soft link"},
+    {"h5_virtual_dataset.h5", Errc::unsupported, "is a virtual dataset"},
+    {"keras_userblock.keras", Errc::unsupported, "512-byte user block"},
+    {"h5_fill_value_only.h5", Errc::truncated, "stores 0 bytes (compressed)"},
 };
 
 std::string temp_dir() {
@@ -139,6 +171,79 @@ TEST_CASE("recur convert + recur verify on a fixture") {
                      "/keras_bidir_lstm_dense/x.npy' >/dev/null 2>&1").c_str()) != 0);
   std::remove(out.c_str());
   rmdir(out_dir.c_str());
+}
+
+TEST_CASE("convert: an empty tensor inside another's byte range is no overlap") {
+  // st_lstm_batch_first_f16 plus an empty int64 tensor whose offsets lie inside another's bytes.
+  convert::ConvertOptions options;
+  options.arch.batch_first = true;
+  auto r = convert::convert_file(kHostileFixtures + "/st_empty_tensor_inside.safetensors", options);
+  CHECK_MESSAGE(r.ok(), r.status().to_string());
+}
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+}  // namespace
+
+TEST_CASE("convert: a failed convert leaves an existing destination exactly as it was") {
+  const std::string out_dir = temp_dir();
+  const std::string out = out_dir + "/m.recur";
+  const std::string before = "an existing model the user keeps\n";
+  std::ofstream(out, std::ios::binary) << before;
+  const std::string cli = std::string("'") + RECUR_CLI_PATH + "' convert '" + kConvertFixtures + "/pt_lstm_1l/model.pt' -o '" +
+                          out + "' --time-major";
+  // A self-check that cannot pass (zero tolerance against an fp64 reference), then an import error.
+  CHECK(std::system((cli + " --check-atol 0 --check-rtol 0 >/dev/null 2>&1").c_str()) != 0);
+  CHECK(slurp(out) == before);
+  CHECK(std::system((cli + " --arch rnn >/dev/null 2>&1").c_str()) != 0);
+  CHECK(slurp(out) == before);
+  CHECK(dir_entries(out_dir) == 1);  // no staged file left
+  // And a passing convert replaces it.
+  CHECK(std::system((cli + " >/dev/null 2>&1").c_str()) == 0);
+  CHECK(slurp(out) != before);
+  std::remove(out.c_str());
+  rmdir(out_dir.c_str());
+}
+
+TEST_CASE("convert: a FIFO as the source or as ONNX external data is refused, without blocking") {
+  const std::string dir = temp_dir();
+  const std::string model = dir + "/m.onnx", fifo = dir + "/real_fifo";
+  std::ofstream(model, std::ios::binary) << slurp(kHostileFixtures + "/onnx_external_fifo.onnx");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string cli = std::string("timeout 60 '") + RECUR_CLI_PATH + "' convert ";
+  // Directly, and behind a symlink (what the importer opens is checked, not the name).
+  for (const char* how : {"fifo", "symlink"}) {
+    CAPTURE(how);
+    const std::string ext = dir + "/fifo.bin";
+    std::remove(ext.c_str());
+    if (std::string(how) == "fifo") REQUIRE(mkfifo(ext.c_str(), 0600) == 0);
+    else REQUIRE(symlink(fifo.c_str(), ext.c_str()) == 0);
+    auto r = convert::convert_file(model);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.status().message().find("is a FIFO; only regular files are read") != std::string::npos,
+                  r.status().to_string());
+    const int rc = std::system((cli + "'" + model + "' -o '" + dir + "/out.recur' >/dev/null 2>&1").c_str());
+    CHECK(WEXITSTATUS(rc) == 1);  // refused, not killed by timeout (124)
+    std::remove(ext.c_str());
+  }
+  // The source itself.
+  for (const char* name : {"/x.pt", "/x.h5", "/x.onnx", "/x.safetensors"}) {
+    const std::string src = dir + name;
+    REQUIRE(mkfifo(src.c_str(), 0600) == 0);
+    auto r = convert::convert_file(src);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.status().message().find("is a FIFO") != std::string::npos, r.status().to_string());
+    const int rc = std::system((cli + "'" + src + "' -o '" + dir + "/out.recur' >/dev/null 2>&1").c_str());
+    CHECK(WEXITSTATUS(rc) == 1);
+    std::remove(src.c_str());
+  }
+  std::remove(fifo.c_str());
+  std::remove(model.c_str());
+  CHECK(dir_entries(dir) == 0);
+  rmdir(dir.c_str());
 }
 
 }  // namespace recur::test

@@ -34,7 +34,7 @@ recur::Result<recur::Model> load_via_file(const uint8_t* data, size_t size) {
 
 // y of one step from a zero state on x = 0.5, or empty if the model cannot step.
 std::vector<float> one_step(const recur::Model& model) {
-  for (const recur::RecurrentLayer& l : model.spec().layers) {
+  for (const recur::LayerConfig& l : model.config().layers) {
     if (l.direction != recur::Direction::forward) return {};
   }
   if (model.input_size() > 4096 || model.output_size() > 4096) return {};

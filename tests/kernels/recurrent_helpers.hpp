@@ -13,9 +13,12 @@
 
 #include "kernels/kernels.hpp"
 #include "kernels/recurrent.hpp"
+#include "runtime/aligned_floats.hpp"
 #include "runtime/isa.hpp"
 
 namespace recur::kernels::testing {
+
+using recur::AlignedFloats;  // runtime/aligned_floats.hpp: the panels' storage
 
 struct IsaCase {
   const char* name;

@@ -212,19 +212,33 @@ TEST_CASE("kernels: a row's result does not depend on the batch it is in (many r
     std::vector<float> c_all = c0, h_all(static_cast<size_t>(B * H));
     a.B = B; a.gx = t.gx_rows.data(); a.h = a.h_prev = t.h.data(); a.h_next = h_all.data(); a.c = c_all.data();
     isa.k->lstm(a, 0, a.shape.panels());
-    // One row at a time (register-only path).
-    std::vector<float> c_one = c0, h_one(static_cast<size_t>(B * H));
-    for (int64_t r = 0; r < B; ++r) {
-      if (!t.active(r)) {
-        std::copy(t.h.begin() + r * H, t.h.begin() + (r + 1) * H, h_one.begin() + r * H);
-        continue;
+    // One row at a time (register-only path), sweeping the panels in pairs or, with
+    // StepArgs::single_panels, one at a time (each half of the panels in one direction).
+    const auto one_at_a_time = [&](bool single, std::vector<float>& h_out, std::vector<float>& c_out) {
+      c_out = c0;
+      h_out.assign(static_cast<size_t>(B * H), 0.0f);
+      a.single_panels = single;
+      for (int64_t r = 0; r < B; ++r) {
+        if (!t.active(r)) {
+          std::copy(t.h.begin() + r * H, t.h.begin() + (r + 1) * H, h_out.begin() + r * H);
+          continue;
+        }
+        a.B = 1; a.gx = &t.gx_rows[r]; a.h = a.h_prev = t.h.data() + r * H;
+        a.h_next = h_out.data() + r * H; a.c = c_out.data() + r * H;
+        if (single) {
+          run_halves(isa.k->lstm, a);
+        } else {
+          isa.k->lstm(a, 0, a.shape.panels());
+        }
       }
-      a.B = 1; a.gx = &t.gx_rows[r]; a.h = a.h_prev = t.h.data() + r * H;
-      a.h_next = h_one.data() + r * H; a.c = c_one.data() + r * H;
-      isa.k->lstm(a, 0, a.shape.panels());
-    }
+    };
+    std::vector<float> c_one, h_one, c_single, h_single;
+    one_at_a_time(false, h_one, c_one);
+    one_at_a_time(true, h_single, c_single);
     CHECK(std::memcmp(h_all.data(), h_one.data(), h_all.size() * 4) == 0);
     CHECK(std::memcmp(c_all.data(), c_one.data(), c_all.size() * 4) == 0);
+    CHECK(std::memcmp(h_single.data(), h_one.data(), h_one.size() * 4) == 0);
+    CHECK(std::memcmp(c_single.data(), c_one.data(), c_one.size() * 4) == 0);
   }
 }
 

@@ -14,15 +14,18 @@ namespace recur::convert {
 struct ContainLimits {
   uint64_t max_memory_bytes = 0;  // address space of the child; 0 = no cap
   uint64_t max_cpu_seconds = 0;   // CPU time of the child; 0 = no cap
+  uint64_t max_wall_seconds = 0;  // real time of the child (a read blocked on a FIFO); 0 = no cap
 };
 
 // The caps for converting a source of `source_bytes`: room for the importer's copies of the
-// weights and the self-check (a few times the source) plus 4 GiB; a minute plus one per 50 MB.
+// weights and the self-check (a few times the source) plus 4 GiB; a minute plus one per 50 MB of
+// CPU, twice that of real time (a busy machine).
 ContainLimits limits_for_source(uint64_t source_bytes);
 
 // Runs body() in a child process under `limits` and returns its result. If the child dies of a
 // signal (a crash, or a cap reached), prints "recur convert: bad_metadata: <what>: the reader
-// crashed ..." to stderr and returns 1. Flushes stdio first so nothing is printed twice. If the
+// crashed ..." to stderr and returns 1. The child dies with this process (PR_SET_PDEATHSIG).
+// Flushes stdio first so nothing is printed twice. If the
 // process cannot fork, runs body() in this process. The memory cap is not applied in ASan
 // builds (ASan reserves terabytes of address space for its shadow).
 int run_contained(const std::string& what, const ContainLimits& limits, const std::function<int()>& body);

@@ -24,6 +24,7 @@ Result<SourceFormat> detect_format(const std::string& path) {
   size_t dot = path.find_last_of('.');
   std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  RECUR_TRY(check_regular_file(path));
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return fail(Errc::io, cat(path, ": cannot open"));
   unsigned char magic[8] = {0};

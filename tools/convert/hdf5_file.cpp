@@ -12,6 +12,7 @@ namespace {
 
 static_assert(std::is_same_v<hid_t, int64_t>, "H5File keeps a hid_t in an int64_t");
 constexpr int64_t kMaxDatasetElements = int64_t(1) << 28;  // 1 GiB of fp32 per weight tensor
+constexpr size_t kMaxAttributeBytes = 8u << 20;            // model_config of a model recur runs: KBs
 
 struct H5Handle {
   hid_t id = -1;
@@ -42,6 +43,12 @@ Result<std::unique_ptr<H5File>> H5File::open(const std::string& path, const std:
     f->id_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   }
   if (f->id_ < 0) return fail(Errc::bad_metadata, cat(label, ": not a readable HDF5 file (truncated or damaged)"));
+  // A user block puts arbitrary bytes before the HDF5 superblock: one file, two formats.
+  H5Handle fcpl(H5Fget_create_plist(f->id_), H5Pclose);
+  hsize_t userblock = 0;
+  if (fcpl.id < 0 || H5Pget_userblock(fcpl.id, &userblock) < 0 || userblock != 0)
+    return fail(Errc::unsupported, cat(label, ": the HDF5 data starts after a ", userblock, "-byte user block; only plain ",
+                                       "HDF5 files are read"));
   return f;
 }
 
@@ -49,7 +56,7 @@ H5File::~H5File() {
   if (id_ >= 0) H5Fclose(id_);
 }
 
-bool H5File::exists(const std::string& path) const {
+Result<bool> H5File::find(const std::string& path) const {
   std::string prefix;
   size_t start = 0;
   while (start < path.size()) {
@@ -57,13 +64,20 @@ bool H5File::exists(const std::string& path) const {
     if (end == std::string::npos) end = path.size();
     prefix += (prefix.empty() ? "" : "/") + path.substr(start, end - start);
     if (H5Lexists(id_, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    // Checked before anything below it is looked up: an external link would open another file.
+    H5L_info_t info;
+    if (H5Lget_info(id_, prefix.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
+      return fail(Errc::unsupported, cat(label_, ": '", prefix, "' is an external or soft link; only objects stored in ",
+                                         "the file itself are read"));
     start = end + 1;
   }
   return true;
 }
 
 Result<Tensor> H5File::dataset(const std::string& path, size_t rank) const {
-  if (!exists(path)) return fail(Errc::invalid_model, cat(label_, ": no weight dataset '", path, "'"));
+  auto found = find(path);
+  if (!found.ok()) return found.status();
+  if (!*found) return fail(Errc::invalid_model, cat(label_, ": no weight dataset '", path, "'"));
   H5Handle ds(H5Dopen2(id_, path.c_str(), H5P_DEFAULT), H5Dclose);
   if (ds.id < 0) return fail(Errc::bad_tensor, cat(label_, ": '", path, "' is not a dataset"));
   H5Handle type(H5Dget_type(ds.id), H5Tclose);
@@ -90,13 +104,24 @@ Result<Tensor> H5File::dataset(const std::string& path, size_t rank) const {
   int64_t numel = 0;
   if (!checked::product(t.shape, numel) || numel > kMaxDatasetElements)
     return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' is too large"));
-  // Unfiltered data must be in the file: a tiny file cannot make us allocate its declared size.
+  // The data must be in this file: no external raw-data files, no virtual dataset mapping others.
   H5Handle dcpl(H5Dget_create_plist(ds.id), H5Pclose);
-  const int filters = dcpl.id < 0 ? -1 : H5Pget_nfilters(dcpl.id);
+  if (dcpl.id < 0) return fail(Errc::bad_tensor, cat(label_, ": dataset '", path, "' has no readable layout"));
+  if (H5Pget_external_count(dcpl.id) != 0)
+    return fail(Errc::unsupported, cat(label_, ": dataset '", path, "' keeps its data in external files; only data ",
+                                       "stored in the file itself is read"));
+  const H5D_layout_t layout = H5Pget_layout(dcpl.id);
+  if (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)
+    return fail(Errc::unsupported, cat(label_, ": dataset '", path, "' is a virtual dataset or has an unknown layout"));
+  // A tiny file cannot make us allocate its declared size: unfiltered data must all be stored,
+  // filtered (compressed) data at least 1/1100 of it (deflate's best ratio is ~1032:1), and a
+  // dataset of fill values only (nothing stored) is no trained weight.
+  const int filters = H5Pget_nfilters(dcpl.id);
   const hsize_t stored = H5Dget_storage_size(ds.id);
-  if (filters == 0 && numel > 0 && stored / elem < static_cast<hsize_t>(numel))
-    return fail(Errc::truncated, cat(label_, ": dataset '", path, "' stores ", stored, " bytes but its shape ",
-                                     shape_str(t.shape), " needs ", static_cast<hsize_t>(numel) * elem));
+  const hsize_t need = static_cast<hsize_t>(numel) * elem;
+  if (numel > 0 && (filters < 0 || stored == 0 || (filters == 0 && stored < need) || (filters > 0 && stored < need / 1100)))
+    return fail(Errc::truncated, cat(label_, ": dataset '", path, "' stores ", stored, " bytes", filters > 0 ? " (compressed)" : "",
+                                     " but its shape ", shape_str(t.shape), " needs ", need));
   t.data.resize(static_cast<size_t>(numel));
   if (numel && H5Dread(ds.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
     return fail(Errc::bad_tensor, cat(label_, ": cannot read dataset '", path, "'"));
@@ -104,7 +129,11 @@ Result<Tensor> H5File::dataset(const std::string& path, size_t rank) const {
 }
 
 Result<std::vector<std::string>> H5File::string_attr(const std::string& obj, const std::string& name) const {
-  if (obj != "/" && !exists(obj)) return fail(Errc::invalid_model, cat(label_, ": no group '", obj, "'"));
+  if (obj != "/") {
+    auto found = find(obj);
+    if (!found.ok()) return found.status();
+    if (!*found) return fail(Errc::invalid_model, cat(label_, ": no group '", obj, "'"));
+  }
   if (H5Aexists_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT) <= 0)
     return fail(Errc::bad_metadata, cat(label_, ": '", obj, "' has no attribute '", name, "'"));
   H5Handle a(H5Aopen_by_name(id_, obj.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
@@ -126,7 +155,7 @@ Result<std::vector<std::string>> H5File::string_attr(const std::string& obj, con
     H5Dvlen_reclaim(mem.id, space.id, H5P_DEFAULT, ptrs.data());
   } else {
     size_t len = H5Tget_size(type.id);
-    if (len == 0 || len > (64u << 20) / static_cast<size_t>(n ? n : 1))
+    if (len == 0 || len > kMaxAttributeBytes / static_cast<size_t>(n ? n : 1))
       return fail(Errc::bad_metadata, cat(label_, ": attribute '", name, "' is too large"));
     std::vector<char> buf(len * static_cast<size_t>(n));
     H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);

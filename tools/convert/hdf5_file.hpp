@@ -1,6 +1,7 @@
 // Read-only access to an HDF5 file (a Keras .h5, or the model.weights.h5 inside a .keras zip)
 // through libhdf5: float datasets as fp32 tensors and string attributes, each checked before
-// libhdf5 is asked to read it (type width, rank, size, data really in the file).
+// libhdf5 is asked to read it (type width, rank, size, data really in this file: no external
+// links, external storage, virtual datasets or user blocks).
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,8 @@ class H5File {
   H5File& operator=(const H5File&) = delete;
 
   const std::string& label() const { return label_; }
-  // Whether every link along `path` ("a/b/c") exists.
-  bool exists(const std::string& path) const;
+  // Whether every link along `path` ("a/b/c") exists; unsupported at an external or soft link.
+  Result<bool> find(const std::string& path) const;
   // A float dataset as fp32 with its shape; `rank` must match.
   Result<Tensor> dataset(const std::string& path, size_t rank) const;
   // A string attribute (scalar or 1-D; fixed-length or variable-length) of object `obj`.

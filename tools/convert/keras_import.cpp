@@ -69,7 +69,9 @@ class KerasV3Weights : public WeightSource {
     for (size_t p = 0; p < parts.size(); ++p) {
       for (size_t i = 0; i < per; ++i) {
         std::string path = cat(parts[p], "/", i);
-        if (!f_->exists(path)) {
+        auto found = f_->find(path);
+        if (!found.ok()) return found.status();
+        if (!*found) {
           if (i + 1 == per) {  // the bias is optional (use_bias=False)
             out.emplace_back();
             continue;
@@ -339,6 +341,9 @@ class KerasBuilder {
       return fail(Errc::bad_metadata, cat("layer '", name, "': units missing or not positive"));
     const int64_t H = cfg["units"];
     const int64_t G = gate_count(cell);
+    int64_t GH = 0, GH2 = 0;  // units come from the file: checked products
+    if (!checked::mul(G, H, GH) || !checked::mul(GH, int64_t{2}, GH2))
+      return fail(Errc::invalid_model, cat("layer '", name, "': units ", H, " is too large"));
     const int64_t I = conv_.spec.layers.empty() ? input_size_ : conv_.spec.layers.back().output_width();
 
     RecurrentLayer layer;
@@ -390,19 +395,19 @@ class KerasBuilder {
       const Tensor& bias = (*w)[d * 3 + 2];
       const std::string what = cat("layer '", name, "'", bidir ? (d ? " backward" : " forward") : "");
       int64_t in = I < 0 ? kernel.shape[0] : I;
-      RECUR_TRY(expect_shape(kernel, {in, G * H}, what + " kernel"));
-      RECUR_TRY(expect_shape(rec, {H, G * H}, what + " recurrent_kernel"));
-      Tensor Wb = make_tensor({G * H}), Rb = make_tensor({G * H});
+      RECUR_TRY(expect_shape(kernel, {in, GH}, what + " kernel"));
+      RECUR_TRY(expect_shape(rec, {H, GH}, what + " recurrent_kernel"));
+      Tensor Wb = make_tensor({GH}), Rb = make_tensor({GH});
       Tensor nWb, nRb;
       if (!bias.empty()) {
         if (cell == CellType::gru && reset_after) {
-          RECUR_TRY(expect_shape(bias, {2, G * H}, what + " bias"));
-          Wb = slice_rows(Tensor{{2 * G * H}, bias.data}, 0, G * H);
-          Rb = slice_rows(Tensor{{2 * G * H}, bias.data}, G * H, G * H);
+          RECUR_TRY(expect_shape(bias, {2, GH}, what + " bias"));
+          Wb = slice_rows(Tensor{{GH2}, bias.data}, 0, GH);
+          Rb = slice_rows(Tensor{{GH2}, bias.data}, GH, GH);
           nWb = Wb;
           nRb = Rb;
         } else {
-          RECUR_TRY(expect_shape(bias, {G * H}, what + " bias"));
+          RECUR_TRY(expect_shape(bias, {GH}, what + " bias"));
           Wb = bias;
           nWb = bias;
         }
@@ -432,6 +437,7 @@ class KerasBuilder {
 }  // namespace
 
 static Result<Conversion> convert_keras_unguarded(const std::string& path, const ConvertOptions& options) {
+  RECUR_TRY(check_regular_file(path));
   unsigned char magic[8] = {0};
   {
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -443,7 +449,7 @@ static Result<Conversion> convert_keras_unguarded(const std::string& path, const
   if (std::memcmp(magic, "PK\x03\x04", 4) == 0) {
     auto zip = ZipReader::open(path);
     if (!zip.ok()) return zip.status();
-    auto cfg_bytes = zip->read("config.json", 64ull << 20, Errc::bad_metadata);
+    auto cfg_bytes = zip->read("config.json", 8ull << 20, Errc::bad_metadata);
     if (!cfg_bytes.ok()) return cfg_bytes.status();
     json cfg = json::parse(cfg_bytes->begin(), cfg_bytes->end(), nullptr, false);
     if (cfg.is_discarded()) return fail(Errc::bad_metadata, cat(path, ": config.json is not valid JSON"));

@@ -38,6 +38,10 @@ struct Chain {
   std::vector<Chain> parts;  // states: Concat of states along axis 0
 };
 
+// LSTM/GRU/RNN took their present form in opset 7; above 30 (ONNX releases are at 22-25 today)
+// an op could mean something recur has not been checked against.
+constexpr int64_t kMinOpset = 7, kMaxOpset = 30;
+
 // Inputs an op on the model's path reads by position (beyond the chained one).
 int min_inputs(const std::string& op) {
   if (op == "Gather" || op == "MatMul" || op == "Gemm" || op == "Reshape" || op == "Add") return 2;
@@ -57,6 +61,9 @@ class OnnxImporter {
     bytes->shrink_to_fit();
     for (const auto& op : model_.opset_import())
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
+    if (opset_ < kMinOpset || opset_ > kMaxOpset)
+      return fail(Errc::unsupported, cat(path_, ": ai.onnx opset ", opset_, " is outside ", kMinOpset, "..", kMaxOpset,
+                                         ", the opsets whose LSTM/GRU/RNN and glue ops recur reads"));
     const auto& g = model_.graph();
     consts_.emplace(g, path_);
     // x: the first graph input that is not an initializer.

@@ -49,10 +49,14 @@ Result<RnnNode> translate_rnn(const onnx::NodeProto& n, const OnnxConstants& con
   else if (dir_s == "bidirectional") dir = Direction::bidirectional;
   else return node_error(n, Errc::unsupported, cat("direction '", dir_s, "'"));
   const int64_t D = direction_count(dir);
-  int64_t H = node_attr_i(n, "hidden_size", -1);
-  if (R->dims.size() == 3 && H < 0) H = R->dims[2];
-  if (H <= 0) return node_error(n, Errc::invalid_model, "hidden_size is missing or not positive");
-  const int64_t GH = G * H;
+  const auto* hs = node_attr(n, "hidden_size");
+  int64_t H = hs ? hs->i() : R->dims.size() == 3 ? R->dims[2] : -1;
+  if (H <= 0) return node_error(n, Errc::invalid_model, cat("hidden_size ", H, " is missing or not positive"));
+  // Sizes from the file: G*H, 2*G*H, 3*H and the weights' element counts are checked products.
+  int64_t GH = 0, GH2 = 0, D_GH2 = 0, H3 = 0;
+  if (!checked::mul(int64_t{G}, H, GH) || !checked::mul(GH, int64_t{2}, GH2) || !checked::mul(D, GH2, D_GH2) ||
+      !checked::mul(H, int64_t{3}, H3))
+    return node_error(n, Errc::invalid_model, cat("hidden_size ", H, " is too large"));
   if (W->dims.size() != 3 || W->dims[0] != D || W->dims[1] != GH)
     return node_error(n, Errc::invalid_model, cat("W '", n.input(1), "' has shape ", shape_str(W->dims), ", expected (",
                                                   D, ", ", GH, ", input_size)"));
@@ -63,7 +67,7 @@ Result<RnnNode> translate_rnn(const onnx::NodeProto& n, const OnnxConstants& con
   if (R->dims != std::vector<int64_t>{D, GH, H})
     return node_error(n, Errc::invalid_model, cat("R '", n.input(2), "' has shape ", shape_str(R->dims), ", expected ",
                                                   shape_str({D, GH, H})));
-  OnnxConst B{{D, 2 * GH}, std::vector<double>(static_cast<size_t>(D * 2 * GH), 0.0), 1};
+  OnnxConst B{{D, GH2}, {}, 1};
   if (n.input_size() > 3 && !n.input(3).empty()) {
     auto b = consts.get(n.input(3), "B");
     if (!b.ok()) return node_error(n, b.status().code(), b.status().message());
@@ -71,15 +75,17 @@ Result<RnnNode> translate_rnn(const onnx::NodeProto& n, const OnnxConstants& con
       return node_error(n, Errc::invalid_model, cat("B '", n.input(3), "' has shape ", shape_str(b->dims), ", expected ",
                                                     shape_str(B.dims)));
     B = *b;
+  } else {
+    B.v.assign(static_cast<size_t>(D_GH2), 0.0);  // W's and R's shapes were checked: D*2*G*H is small
   }
   OnnxConst P;
   bool peep = false;
   if (cell == CellType::lstm && n.input_size() > 7 && !n.input(7).empty()) {
     auto p = consts.get(n.input(7), "P");
     if (!p.ok()) return node_error(n, p.status().code(), p.status().message());
-    if (p->dims != std::vector<int64_t>{D, 3 * H})
+    if (p->dims != std::vector<int64_t>{D, H3})
       return node_error(n, Errc::invalid_model, cat("P '", n.input(7), "' has shape ", shape_str(p->dims), ", expected ",
-                                                    shape_str({D, 3 * H})));
+                                                    shape_str({D, H3})));
     P = *p;
     peep = true;
   }

@@ -12,6 +12,17 @@
 namespace recur::convert {
 namespace {
 
+// Digits only ("12abc", "-1", " 7" are not offsets), no overflow.
+bool parse_decimal(const std::string& s, uint64_t& out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9' || !checked::mul(v, uint64_t{10}, v) || !checked::add(v, uint64_t(c - '0'), v)) return false;
+  }
+  out = v;
+  return true;
+}
+
 // The bytes of an external-data tensor: a relative path that stays inside the model's directory
 // (also after symlinks), and a range that fits the file and the shape.
 Result<std::vector<uint8_t>> external_bytes(const onnx::TensorProto& t, uint64_t want,
@@ -20,15 +31,20 @@ Result<std::vector<uint8_t>> external_bytes(const onnx::TensorProto& t, uint64_t
   uint64_t offset = 0, length = 0;
   bool has_length = false;
   for (const auto& kv : t.external_data()) {
-    try {
-      if (kv.key() == "location") location = kv.value();
-      else if (kv.key() == "offset") offset = std::stoull(kv.value());
-      else if (kv.key() == "length") length = std::stoull(kv.value()), has_length = true;
-    } catch (...) {
-      return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external_data ", kv.key(), " is not a number"));
+    if (kv.key() == "location") {
+      location = kv.value();
+    } else if (kv.key() == "offset" || kv.key() == "length") {
+      uint64_t& v = kv.key() == "offset" ? offset : length;
+      if (!parse_decimal(kv.value(), v))
+        return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external_data ", kv.key(), " '",
+                                          printable(kv.value()), "' is not a decimal number"));
+      has_length |= kv.key() == "length";
     }
   }
   if (location.empty()) return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data without a location"));
+  if (location.find('\0') != std::string::npos)
+    return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data path '", printable(location),
+                                      "' holds a NUL byte"));
   if (location[0] == '/' || location.find('\\') != std::string::npos)
     return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data path '", location,
                                       "' is absolute; only files inside the model's directory are read"));
@@ -49,13 +65,13 @@ Result<std::vector<uint8_t>> external_bytes(const onnx::TensorProto& t, uint64_t
   if (f.compare(0, d.size() + 1, d + "/") != 0)
     return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data '", location,
                                       "' resolves outside the model's directory"));
-  auto all = read_file_bytes(f);
-  if (!all.ok()) return all.status();
+  auto size = regular_file_size(f);
+  if (!size.ok()) return Status(size.status()).with_context(cat("tensor '", t.name(), "': external data"));
   if (!has_length) length = want;
-  if (length != want || offset > all->size() || length > all->size() - offset)
+  if (length != want || offset > *size || length > *size - offset)
     return fail(Errc::bad_tensor, cat("tensor '", t.name(), "': external data range [", offset, ", +", length,
-                                      ") does not fit '", location, "' (", all->size(), " bytes) or the shape"));
-  return std::vector<uint8_t>(all->begin() + static_cast<long>(offset), all->begin() + static_cast<long>(offset + length));
+                                      ") does not fit '", location, "' (", *size, " bytes) or the shape"));
+  return read_file_range(f, offset, length);
 }
 
 }  // namespace

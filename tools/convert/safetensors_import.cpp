@@ -15,8 +15,33 @@
 namespace recur::convert {
 
 namespace {
-constexpr uint64_t kMaxHeader = 100ull << 20;
+
+constexpr uint64_t kMaxHeader = 16ull << 20;  // a header is ~100 bytes per tensor
+// {name: {"dtype", "shape": [...], "data_offsets": [...]}, "__metadata__": {str: str}}: three
+// levels. Checked before parsing, so deep or nested arrays never become a JSON tree.
+constexpr int kMaxHeaderDepth = 3;
+
+Status check_header_nesting(const uint8_t* p, uint64_t n, const std::string& path) {
+  int depth = 0;
+  bool in_string = false;
+  for (uint64_t k = 0; k < n; ++k) {
+    const uint8_t c = p[k];
+    if (in_string) {
+      if (c == '\\') ++k;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxHeaderDepth)
+        return fail(Errc::bad_metadata, cat(path, ": header nests deeper than ", kMaxHeaderDepth, " levels at byte ", 8 + k));
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return Status::Ok();
 }
+
+}  // namespace
 
 static Result<Conversion> convert_safetensors_unguarded(const std::string& path, const ConvertOptions& options) {
   auto file = read_file_bytes(path);
@@ -25,9 +50,10 @@ static Result<Conversion> convert_safetensors_unguarded(const std::string& path,
   if (b.size() < 8) return fail(Errc::truncated, cat(path, ": ", b.size(), " bytes, shorter than the 8-byte header length"));
   uint64_t n = 0;
   for (int k = 0; k < 8; ++k) n |= uint64_t(b[k]) << (8 * k);
-  if (n > kMaxHeader) return fail(Errc::bad_header, cat(path, ": header length ", n, " is above the 100 MiB cap"));
+  if (n > kMaxHeader) return fail(Errc::bad_header, cat(path, ": header length ", n, " is above the ", kMaxHeader >> 20, " MiB cap"));
   if (n > b.size() - 8)
     return fail(Errc::truncated, cat(path, ": header length ", n, " runs past the end of the file (", b.size(), " bytes)"));
+  RECUR_TRY(check_header_nesting(b.data() + 8, n, path));
   nlohmann::json header = nlohmann::json::parse(b.begin() + 8, b.begin() + 8 + static_cast<long>(n), nullptr, false);
   if (header.is_discarded() || !header.is_object())
     return fail(Errc::bad_metadata, cat(path, ": header is not a JSON object"));
@@ -91,10 +117,22 @@ static Result<Conversion> convert_safetensors_unguarded(const std::string& path,
     }
     sd.push_back(std::move(nt));
   }
+  // The format leaves no byte unaccounted for: tensors tile the data section without overlap,
+  // holes or trailing bytes. Empty tensors take no bytes and overlap nothing.
+  spans.erase(std::remove_if(spans.begin(), spans.end(), [](const Span& a) { return a.begin == a.end; }), spans.end());
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& c) { return a.begin < c.begin; });
-  for (size_t k = 1; k < spans.size(); ++k)
-    if (spans[k].begin < spans[k - 1].end)
+  uint64_t covered = 0;
+  for (size_t k = 0; k < spans.size(); ++k) {
+    if (k > 0 && spans[k].begin < spans[k - 1].end)
       return fail(Errc::bad_tensor, cat(path, ": tensors '", spans[k - 1].name, "' and '", spans[k].name, "' overlap"));
+    if (spans[k].begin > covered)
+      return fail(Errc::bad_tensor, cat(path, ": data bytes [", covered, ", ", spans[k].begin,
+                                        ") belong to no tensor (the format allows no holes)"));
+    covered = spans[k].end;
+  }
+  if (covered != data_size)
+    return fail(Errc::bad_tensor, cat(path, ": ", data_size - covered, " trailing data bytes after the last tensor ",
+                                      "belong to no tensor (the format allows none)"));
   // JSON objects are unordered; keep the state_dict's natural order for stable messages.
   std::sort(sd.begin(), sd.end(), [](const NamedTensor& a, const NamedTensor& c) { return a.name < c.name; });
   auto result = convert_state_dict(sd, path, SourceFormat::safetensors, options);

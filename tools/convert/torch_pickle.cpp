@@ -34,13 +34,6 @@ struct PyObj {
   int64_t offset = 0;        // tensor storage offset
   std::vector<int64_t> size, stride;
 };
-Obj make(PyObj::Kind k) {
-  auto o = std::make_shared<PyObj>();
-  o->kind = k;
-  return o;
-}
-
-
 constexpr StorageType kStorageTypes[] = {
     {"torch.FloatStorage", "float32", 4, true},   {"torch.DoubleStorage", "float64", 8, true},
     {"torch.HalfStorage", "float16", 2, true},    {"torch.BFloat16Storage", "bfloat16", 2, true},
@@ -57,7 +50,8 @@ bool allowed_global(const std::string& name) {
 // ---- the restricted unpickler --------------------------------------------------------------
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, std::string name) : p_(data), n_(size), name_(std::move(name)) {}
+  Unpickler(const uint8_t* data, size_t size, std::string name, size_t max_objects)
+      : p_(data), n_(size), name_(std::move(name)), max_objects_(max_objects) {}
   // Objects shared through the memo may form cycles (a list appended to itself): cut them,
   // including objects whose memo slot was stored over later (memoized_ keeps them all).
   ~Unpickler() {
@@ -76,6 +70,9 @@ class Unpickler {
       if (!s.ok()) return s;
       if (stopped_) break;
       if (stack_.size() > kMaxStack) return bad(at, "stack too deep");
+      if (made_ > max_objects_)
+        return bad(at, cat("the pickle builds more than ", max_objects_, " objects, more than a state_dict with this "
+                                                                         "archive's storages needs"));
     }
     if (stack_.size() != 1) return bad(pos_, "stack does not hold exactly one value at STOP");
     return stack_.back();
@@ -86,10 +83,19 @@ class Unpickler {
   size_t n_;
   size_t pos_ = 0;
   std::string name_;
+  size_t max_objects_;
+  size_t made_ = 0;  // objects built so far
   std::vector<Obj> stack_;
   std::map<uint32_t, Obj> memo_;
   std::vector<Obj> memoized_;  // every object ever stored in the memo
   bool stopped_ = false;
+
+  Obj make(PyObj::Kind k) {
+    ++made_;
+    auto o = std::make_shared<PyObj>();
+    o->kind = k;
+    return o;
+  }
 
   Status trunc() { return fail(Errc::truncated, cat(name_, ": pickle ends at byte ", pos_, " before STOP")); }
   Status bad(size_t at, const std::string& why) { return fail(Errc::bad_metadata, cat(name_, ": byte ", at, ": ", why)); }
@@ -243,10 +249,12 @@ class Unpickler {
         if (p_[pos_] > 5) return bad(at, cat("pickle protocol ", int(p_[pos_]), " is not supported"));
         ++pos_;
         return Status::Ok();
-      case 0x95:  // FRAME
+      case 0x95: {  // FRAME: a length prefix for the opcodes that follow; it must fit the bytes left
         if (!need(8)) return trunc();
-        le(8);
+        const uint64_t len = le(8);
+        if (len > n_ - pos_) return bad(at, cat("FRAME of ", len, " bytes runs past the end of the pickle"));
         return Status::Ok();
+      }
       case '}': stack_.push_back(make(PyObj::dict)); return Status::Ok();
       case ']': stack_.push_back(make(PyObj::list)); return Status::Ok();
       case ')': stack_.push_back(make(PyObj::tuple)); return Status::Ok();
@@ -381,14 +389,22 @@ class Unpickler {
 
 }  // namespace
 
+// A tensor costs ~32 values (key, rebuild call, persistent id, size/stride tuples, hooks); views
+// share storages, and checkpoints add a few scalars: 256 per storage plus 4096 is ample.
+size_t pickle_object_budget(size_t storages) { return 256 * (storages + 1) + 4096; }
+uint64_t pickle_byte_budget(size_t storages) {
+  return std::min<uint64_t>(256ull << 20, (16ull << 10) * (storages + 1) + (1ull << 20));
+}
+
 const StorageType* storage_type(const std::string& global) {
   for (const auto& t : kStorageTypes)
     if (global == t.global) return &t;
   return nullptr;
 }
 
-Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name) {
-  Unpickler up(data, size, name);
+Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name,
+                                                size_t max_objects) {
+  Unpickler up(data, size, name, max_objects);
   auto root = up.run();
   if (!root.ok()) return root.status();
   if ((*root)->kind != PyObj::dict)

@@ -41,7 +41,13 @@ struct PickledStateDict {
 // Decodes data.pkl holding a state_dict ({name: tensor}), or a training checkpoint dict whose
 // "state_dict" / "model_state_dict" / "model" entry is one; `name` prefixes error messages.
 // Errors: unsupported (a global or callable outside the allow-list, not a dict of tensors),
-// bad_metadata (an opcode outside the allow-list, malformed stack), truncated.
-Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name);
+// bad_metadata (an opcode outside the allow-list, malformed stack, more than `max_objects`
+// values built), truncated.
+Result<PickledStateDict> read_state_dict_pickle(const uint8_t* data, size_t size, const std::string& name,
+                                                size_t max_objects);
+
+// What a state_dict pickle over `storages` storage entries can need: values built, bytes.
+size_t pickle_object_budget(size_t storages);
+uint64_t pickle_byte_budget(size_t storages);
 
 }  // namespace recur::convert

@@ -2,10 +2,14 @@
 // file reading with a size cap, and the final naming + validation of a converted spec.
 #include "tools/convert/util.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 namespace recur::convert {
@@ -67,25 +71,99 @@ Tensor reorder_gates(const Tensor& t, int64_t H, const std::string& from, const 
   return concat_rows(blocks);
 }
 
-Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return fail(Errc::io, cat(path, ": cannot open"));
-  std::vector<uint8_t> bytes;
-  if (std::fseek(f, 0, SEEK_END) != 0) {
-    std::fclose(f);
-    return fail(Errc::io, cat(path, ": cannot seek"));
+namespace {
+
+// "a directory", "a FIFO", ... for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+Status check_regular_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return fail(Errc::io, cat(path, ": cannot open (", std::strerror(errno), ")"));
+  if (!S_ISREG(st.st_mode))
+    return fail(Errc::io, cat(path, ": is ", file_kind(st.st_mode), "; only regular files are read"));
+  return Status::Ok();
+}
+
+namespace {
+
+// An fd of a regular file at `path` and its size. O_NONBLOCK: opening a FIFO must not wait for
+// a writer; fstat then refuses it.
+Result<int> open_regular(const std::string& path, uint64_t& size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io, cat(path, ": cannot open (", std::strerror(errno), ")"));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const mode_t mode = st.st_mode;
+    ::close(fd);
+    return fail(Errc::io, cat(path, ": is ", file_kind(mode), "; only regular files are read"));
   }
-  long size = std::ftell(f);
-  if (size < 0 || static_cast<uint64_t>(size) > max_bytes) {
-    std::fclose(f);
-    return fail(Errc::unsupported, cat(path, ": file size ", size, " is above the limit ", max_bytes));
+  size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+Result<std::vector<uint8_t>> pread_all(int fd, const std::string& path, uint64_t offset, uint64_t length) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(length));
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t r = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
   }
-  std::rewind(f);
-  bytes.resize(static_cast<size_t>(size));
-  size_t got = size ? std::fread(bytes.data(), 1, bytes.size(), f) : 0;
-  std::fclose(f);
+  ::close(fd);
   if (got != bytes.size()) return fail(Errc::io, cat(path, ": short read"));
   return bytes;
+}
+
+}  // namespace
+
+Result<uint64_t> regular_file_size(const std::string& path) {
+  uint64_t size = 0;
+  auto fd = open_regular(path, size);
+  if (!fd.ok()) return fd.status();
+  ::close(*fd);
+  return size;
+}
+
+Result<std::vector<uint8_t>> read_file_range(const std::string& path, uint64_t offset, uint64_t length) {
+  uint64_t size = 0;
+  auto fd = open_regular(path, size);
+  if (!fd.ok()) return fd.status();
+  return pread_all(*fd, path, offset, length);
+}
+
+Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes) {
+  uint64_t size = 0;
+  auto fd = open_regular(path, size);
+  if (!fd.ok()) return fd.status();
+  if (size > max_bytes) {
+    ::close(*fd);
+    return fail(Errc::unsupported, cat(path, ": file size ", size, " is above the limit ", max_bytes));
+  }
+  return pread_all(*fd, path, 0, size);
+}
+
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 std::string file_stem(const std::string& path) {

@@ -18,6 +18,7 @@ inline constexpr uint64_t kMaxSourceBytes = 8ull << 30;  // refuse sources above
 
 inline std::string to_part(const std::string& s) { return s; }
 inline std::string to_part(const char* s) { return s; }
+inline std::string to_part(char* s) { return s; }
 inline std::string to_part(char c) { return std::string(1, c); }
 template <class T>
 std::string to_part(const T& v) { return std::to_string(v); }
@@ -47,7 +48,16 @@ Tensor add(const Tensor& a, const Tensor& b);
 // into the order `to`, both strings of gate letters (e.g. "iofg" -> "ifgo").
 Tensor reorder_gates(const Tensor& t, int64_t H, const std::string& from, const std::string& to);
 
+// io unless `path` (after symlinks) is a regular file: never a FIFO, device or directory.
+Status check_regular_file(const std::string& path);
+// A regular file's bytes (same refusal as check_regular_file); above max_bytes is unsupported.
 Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes = kMaxSourceBytes);
+// The size of a regular file (same refusal as check_regular_file).
+Result<uint64_t> regular_file_size(const std::string& path);
+// Exactly `length` bytes at `offset` of a regular file (io if it is shorter).
+Result<std::vector<uint8_t>> read_file_range(const std::string& path, uint64_t offset, uint64_t length);
+// `s` with control bytes (a NUL included) written as \xNN, for messages.
+std::string printable(const std::string& s);
 std::string file_stem(const std::string& path);
 std::string parent_dir(const std::string& path);  // "." when none
 

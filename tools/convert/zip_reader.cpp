@@ -31,12 +31,21 @@ std::vector<std::string> ZipReader::entry_names() const {
   return names;
 }
 
+Result<uint64_t> ZipReader::entry_size(const std::string& entry, Errc missing) const {
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat(z_.get(), entry.c_str(), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+    return fail(missing, cat(path_, ": zip has no entry '", entry, "'"));
+  return static_cast<uint64_t>(st.size);
+}
+
 Result<std::vector<uint8_t>> ZipReader::read(const std::string& entry, uint64_t max_bytes, Errc missing) const {
   zip_t* z = z_.get();
   zip_stat_t st;
   zip_stat_init(&st);
-  if (zip_stat(z, entry.c_str(), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-    return fail(missing, cat(path_, ": zip has no entry '", entry, "'"));
+  auto size = entry_size(entry, missing);
+  if (!size.ok()) return size.status();
+  zip_stat(z, entry.c_str(), 0, &st);
   if (st.size > max_bytes) return fail(Errc::unsupported, cat(path_, ": entry '", entry, "' is too large"));
   zip_file_t* f = zip_fopen(z, entry.c_str(), 0);
   if (!f) return fail(Errc::truncated, cat(path_, ": cannot open entry '", entry, "': ", zip_strerror(z)));

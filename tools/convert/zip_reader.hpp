@@ -19,6 +19,8 @@ class ZipReader {
   static Result<ZipReader> open(const std::string& path);
 
   std::vector<std::string> entry_names() const;
+  // The inflated size the archive records for `entry` (read() checks it is the real one).
+  Result<uint64_t> entry_size(const std::string& entry, Errc missing) const;
   // The bytes of `entry`; a missing entry is `missing` (what that means depends on the format),
   // one above `max_bytes` unsupported, one that does not inflate to its recorded size truncated.
   Result<std::vector<uint8_t>> read(const std::string& entry, uint64_t max_bytes, Errc missing) const;

@@ -1,7 +1,7 @@
-// advance(), input_projection(), apply_head(): orchestration of the kernels for one step.
+// advance(), run_generic_layer(), input_projection(), apply_head() over the generic kernels.
 // Work is split across threads by gate columns (GEMMs) and hidden units (cells); every split
 // keeps each value's arithmetic unchanged, so any thread count gives identical bits.
-#include "runtime/recurrence.hpp"
+#include "runtime/generic_layer.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -45,13 +45,12 @@ void StepScratch::size_for(const Model::Impl& model, int64_t b) {
   hc.assign(n(model.max_hidden), 0.0f);
   h_next.assign(n(model.max_hout), 0.0f);
   gx_rows.assign(static_cast<size_t>(b), nullptr);
-  x_rows.assign(static_cast<size_t>(b), nullptr);
   active.assign(static_cast<size_t>(b), 1);
 }
 
 void input_projection(const Model::Impl& model, const PackedLayer& layer, int d, int64_t M,
                       const float* x, int64_t ld_x, float* gx, int threads) {
-  const PackedDirection& w = layer.dir[static_cast<size_t>(d)];
+  const GenericWeights& w = layer.dir[static_cast<size_t>(d)].generic();
   const int64_t gw = layer.gate_width();
   gemm_by_rows(*model.k, threads, M, gw, layer.I, x, ld_x, w.W.data(), gw, w.Wb.data(), gx, gw);
 }
@@ -72,7 +71,8 @@ void apply_head(const Model::Impl& model, int64_t M, const float* in, int64_t ld
 void advance(const Model::Impl& model, const PackedLayer& layer, int d, const float* h,
              int64_t ldh, float* c, int64_t ldc, StepScratch& s, int threads) {
   const kernels::KernelTable& k = *model.k;
-  const PackedDirection& w = layer.dir[static_cast<size_t>(d)];
+  const PackedDirection& pd = layer.dir[static_cast<size_t>(d)];
+  const GenericWeights& w = pd.generic();
   const int64_t B = s.batch;
   const int64_t H = layer.H;
   const int64_t Hout = layer.Hout;
@@ -86,7 +86,7 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
     case CellType::rnn: {
       // rec = h · R + Rb; h' = f(clip(gx + rec))
       gemm_by_columns(k, threads, B, gw, Hout, h, ldh, w.R.data(), gw, w.Rb.data(), rec, gw);
-      const kernels::RnnCellParams p{w.f, layer.clip};
+      const kernels::RnnCellParams p{pd.f, layer.clip};
       parallel_for(threads, H, kUnitGrain, B * kCellWork, [&](int64_t j0, int64_t j1) {
         for (int64_t b = 0; b < B; ++b) {
           if (!active[b]) continue;
@@ -101,9 +101,9 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
       const bool project = !w.Wp.empty();
       float* hc = project ? s.hc.data() : h_next;  // (B, H), H == Hout without projection
       kernels::LstmCellParams p;
-      p.f = w.f;
-      p.g = w.g;
-      p.h = w.h;
+      p.f = pd.f;
+      p.g = pd.g;
+      p.h = pd.h;
       p.clip = layer.clip;
       p.input_forget = layer.input_forget;
       p.H = H;
@@ -122,8 +122,8 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
     }
     case CellType::gru: {
       kernels::GruCellParams p;
-      p.f = w.f;
-      p.g = w.g;
+      p.f = pd.f;
+      p.g = pd.g;
       p.clip = layer.clip;
       p.linear_before_reset = layer.linear_before_reset;
       p.H = H;
@@ -159,6 +159,38 @@ void advance(const Model::Impl& model, const PackedLayer& layer, int d, const fl
   for (int64_t b = 0; b < B; ++b) {
     if (active[b]) continue;
     std::memcpy(h_next + b * Hout, h + b * ldh, sizeof(float) * static_cast<size_t>(Hout));
+  }
+}
+
+void run_generic_layer(const Model::Impl& m, const PackedLayer& layer, const Sequence& seq,
+                       const LayerIO& io, GenericWorkspace& ws, int threads) {
+  const int64_t T = seq.T, B = seq.B, Hout = layer.Hout, H = layer.H, gw = layer.gate_width();
+  const int64_t width = layer.width();
+  StepScratch& scratch = ws.scratch;
+  for (int d = 0; d < layer.dirs; ++d) {
+    input_projection(m, layer, d, T * B, io.x, io.x_width, ws.gx.data(), threads);
+    // Initial state of this (layer, direction) from h0/c0 rows, else zeros.
+    const int64_t srow = layer.state_row + d;
+    state_in(io.h0, io.h_width, srow, B, Hout, ws.h.data(), Hout);
+    if (layer.cell == CellType::lstm) state_in(io.c0, io.c_width, srow, B, H, ws.c.data(), H);
+    const bool reversed = layer.reversed(d);
+    for (int64_t s = 0; s < seq.steps; ++s) {
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t r = seq.step_row(s, b, reversed);
+        scratch.active[static_cast<size_t>(b)] = r >= 0;
+        scratch.gx_rows[static_cast<size_t>(b)] = r >= 0 ? ws.gx.data() + r * gw : nullptr;
+      }
+      advance(m, layer, d, ws.h.data(), Hout, ws.c.data(), H, scratch, threads);
+      std::memcpy(ws.h.data(), scratch.h_next.data(), sizeof(float) * static_cast<size_t>(B * Hout));
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t r = seq.step_row(s, b, reversed);
+        if (r < 0) continue;
+        std::memcpy(io.y + r * width + d * Hout, ws.h.data() + b * Hout, sizeof(float) * static_cast<size_t>(Hout));
+      }
+    }
+    // Final state: each row's state after its own last step (h0 when its length is 0).
+    state_out(ws.h.data(), Hout, srow, B, Hout, io.h_n, io.h_width);
+    if (layer.cell == CellType::lstm) state_out(ws.c.data(), H, srow, B, H, io.c_n, io.c_width);
   }
 }
 

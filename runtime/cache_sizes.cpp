@@ -1,18 +1,18 @@
-// Cache sizes the kernels plan for, read from the CPU once (kernels/recurrent.hpp).
+// cache_sizes(): the CPU's L1d and L3 as sysfs (or sysconf) gives them, read once.
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
-#include "kernels/recurrent.hpp"
+#include "runtime/cache_sizes.hpp"
 
-namespace recur::kernels {
+namespace recur {
 
 namespace {
 
 // CPU 0's data (or unified) cache of `level` in bytes as the kernel's sysfs gives it, else
-// sysconf's figure (`name`), else 0. sysfs first: in a guest, sysconf's L3 can be the host's
-// (384 MiB seen on a 32 MiB Zen 5 guest), while sysfs gives the guest's own.
+// sysconf's figure (`name`), else 0. sysfs first: in a virtual machine sysconf's L3 can be the
+// host's, while sysfs gives the guest's own.
 int64_t cache_bytes(int level, int name) {
   for (int i = 0; i < 16; ++i) {
     const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
@@ -41,21 +41,16 @@ int64_t cache_bytes(int level, int name) {
 
 }  // namespace
 
-int64_t l1_budget_bytes() noexcept {
-  static const int64_t bytes = [] {
+const CacheSizes& cache_sizes() noexcept {
+  static const CacheSizes sizes = [] {
+    CacheSizes c;
     const int64_t l1 = cache_bytes(1, _SC_LEVEL1_DCACHE_SIZE);
-    const int64_t known = l1 >= 16 * 1024 && l1 <= 1024 * 1024 ? l1 : 32 * 1024;
-    return known / 4 * 3;
-  }();
-  return bytes;
-}
-
-int64_t l3_bytes() noexcept {
-  static const int64_t bytes = [] {
+    c.l1_budget = (l1 >= 16 * 1024 && l1 <= 1024 * 1024 ? l1 : 32 * 1024) / 4 * 3;
     const int64_t l3 = cache_bytes(3, _SC_LEVEL3_CACHE_SIZE);
-    return l3 >= 1024 * 1024 ? l3 : int64_t{32} << 20;
+    c.l3 = l3 >= 1024 * 1024 ? l3 : int64_t{32} << 20;
+    return c;
   }();
-  return bytes;
+  return sizes;
 }
 
-}  // namespace recur::kernels
+}  // namespace recur
