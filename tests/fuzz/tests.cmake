@@ -18,7 +18,7 @@ foreach(src IN LISTS RECUR_FUZZ_TARGETS)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
   # The public API, as a user's program would call it (and recur_io for the .npy reader).
   target_link_libraries(${name} PRIVATE recur_io recur::recur)
-  if(name MATCHES "^fuzz_convert_" AND TARGET recur_convert)
+  if(TARGET recur_convert)
     target_link_libraries(${name} PRIVATE recur_convert)
   endif()
 endforeach()
