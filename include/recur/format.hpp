@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/export.h"
 #include "recur/spec.hpp"
 #include "recur/status.hpp"
 
@@ -20,7 +21,7 @@ inline constexpr uint16_t kFormatMajor = 2;
 inline constexpr uint16_t kFormatMinor = 0;
 inline constexpr uint16_t kFormatMinorV1 = 1;
 
-struct TensorInfo {
+struct RECUR_API TensorInfo {
   std::string name;
   std::string dtype;             // "f32"
   std::vector<int64_t> shape;
@@ -28,7 +29,7 @@ struct TensorInfo {
   uint64_t size = 0;             // bytes
 };
 
-struct FileInfo {
+struct RECUR_API FileInfo {
   uint16_t version_major = 0;
   uint16_t version_minor = 0;
   uint64_t file_size = 0;
@@ -39,7 +40,7 @@ struct FileInfo {
   std::vector<TensorInfo> tensors;  // in file order
 };
 
-struct ReadOptions {
+struct RECUR_API ReadOptions {
   bool verify_checksum = true;
   bool check_finite = true;                      // reject NaN/Inf weights
   uint64_t max_metadata_size = 16ull << 20;      // 16 MiB
@@ -48,20 +49,20 @@ struct ReadOptions {
   uint64_t threaded_check_min_bytes = 4ull << 20;
 };
 
-struct ModelFile {
+struct RECUR_API ModelFile {
   ModelSpec spec;
   FileInfo info;
 };
 
 // Parse and validate a whole .recur image held in memory. `name` prefixes error messages.
-Result<ModelFile> parse_model(const uint8_t* data, size_t size, const std::string& name,
+RECUR_API Result<ModelFile> parse_model(const uint8_t* data, size_t size, const std::string& name,
                               const ReadOptions& options = {});
 // Read `path` (pread, one pass; a file truncated meanwhile is `truncated`), parse and validate it.
-Result<ModelFile> read_model(const std::string& path, const ReadOptions& options = {});
+RECUR_API Result<ModelFile> read_model(const std::string& path, const ReadOptions& options = {});
 
 // Serialize a validated spec into a .recur image.
-Result<std::vector<uint8_t>> serialize_model(const ModelSpec& spec);
+RECUR_API Result<std::vector<uint8_t>> serialize_model(const ModelSpec& spec);
 // Serialize and write atomically (temporary file in the same directory, then rename).
-Status write_model(const ModelSpec& spec, const std::string& path);
+RECUR_API Status write_model(const ModelSpec& spec, const std::string& path);
 
 }  // namespace recur

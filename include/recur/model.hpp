@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/export.h"
 #include "recur/spec.hpp"
 #include "recur/status.hpp"
 
@@ -17,7 +18,7 @@ namespace recur {
 // Which instruction set the kernels use. `best` = the widest the CPU supports; the
 // RECUR_ISA environment variable (avx512|avx2|scalar) overrides `best` at load.
 enum class Isa { best, avx512, avx2, scalar };
-const char* isa_name(Isa isa) noexcept;
+RECUR_API const char* isa_name(Isa isa) noexcept;
 
 // How the recurrent matrices (R: the weights applied to the previous h at every step) are kept
 // once loaded.
@@ -29,7 +30,7 @@ const char* isa_name(Isa isa) noexcept;
 //         results by that rounding. Input weights, biases, peepholes, projections and the head
 //         stay f32.
 enum class WeightFormat { f32, bf16 };
-const char* weight_format_name(WeightFormat format) noexcept;
+RECUR_API const char* weight_format_name(WeightFormat format) noexcept;
 
 // The arithmetic of the layers' matrix products, chosen at load (docs/precision.md).
 //   file: the file's own precision (fp32 for every file today).
@@ -42,11 +43,11 @@ const char* weight_format_name(WeightFormat format) noexcept;
 //   bf16: bf16 products; not implemented yet: refused at load (unsupported). The exact mode
 //         "bf16r" (bf16 storage of R, fp32 products) is recurrent_weights = bf16 above.
 enum class Precision { file, f32, bf16, int8 };
-const char* precision_name(Precision precision) noexcept;
+RECUR_API const char* precision_name(Precision precision) noexcept;
 // "file", "f32", "bf16", "int8" -> the Precision; false for any other name.
 bool parse_precision(const std::string& name, Precision& out) noexcept;
 
-struct LoadOptions {
+struct RECUR_API LoadOptions {
   Isa isa = Isa::best;
   bool check_finite = true;  // reject NaN/Inf weights
   bool verify_checksum = true;
@@ -59,14 +60,14 @@ struct LoadOptions {
 
 // The CPUs this process may use: those in its affinity mask, capped by a cgroup CPU quota (a
 // container granted 2 CPUs gets 2), at least 1. The most threads worth asking for.
-int available_cpus() noexcept;
+RECUR_API int available_cpus() noexcept;
 
 struct RunOptions;
 // The thread count run/step take for options.threads (RunOptions below), before each loop's
 // own cap by the work it has.
-int resolved_threads(const RunOptions& options) noexcept;
+RECUR_API int resolved_threads(const RunOptions& options) noexcept;
 
-struct RunOptions {
+struct RECUR_API RunOptions {
   int threads = 0;            // 0 = automatic: RECUR_NUM_THREADS, else OMP_NUM_THREADS (first
                               // value), else 1 -- one thread per call unless asked, safe for a
                               // service; an environment value is capped by available_cpus() and
@@ -83,14 +84,14 @@ enum class Layout {
   time_major,   // (T, B, ·)
   batch_first,  // (B, T, ·)
 };
-const char* layout_name(Layout layout) noexcept;
+RECUR_API const char* layout_name(Layout layout) noexcept;
 
 // Views of caller-owned input arrays, fp32, row-major, dense. In h0/c0 (and h_n/c_n) Hout and
 // H are the widest over the layers; a narrower layer uses the leading columns of its rows.
 // With lengths, a sequence of length L < T takes steps 0..L-1 only (a reverse direction runs
 // L-1..0): its outputs at steps >= L are zero (a head sees that zero vector) and its final
 // state is the one after its own last step (h0/c0 when L = 0).
-struct RunInput {
+struct RECUR_API RunInput {
   const float* x = nullptr;      // (T, B, I) time-major or (B, T, I) batch-first, per `layout`
   int64_t seq_len = 0;           // T
   int64_t batch = 0;             // B
@@ -109,7 +110,7 @@ struct RunInput {
 // final-state output (ModelSpec::final_state) has those h_n rows as y: (rows, B, W) or (B, W).
 // Without h0 / c0 a run starts from the model's default initial state (zeros unless the file
 // has one).
-struct RunOutput {
+struct RECUR_API RunOutput {
   std::vector<float> y;
   std::vector<int64_t> y_shape;
   std::vector<float> h_n;
@@ -123,7 +124,7 @@ class Model;
 // What a loaded Model is, without its weights (those live packed in its kernels' layouts): the
 // spec's name, provenance and layout, every layer's and the head's attributes, and the number
 // of weights the spec held (ModelSpec::parameter_count).
-struct ModelConfig {
+struct RECUR_API ModelConfig {
   std::string name;
   std::string producer;
   std::string source;
@@ -162,7 +163,7 @@ struct ModelConfig {
 // Per-stream recurrent state for `Model::step`: h (and c) of every layer for a fixed batch,
 // plus the scratch a step needs, sized once. Cheap to create, movable, not shareable between
 // threads at the same time. A State belongs to the Model that made it.
-class State {
+class RECUR_API State {
  public:
   State();
   ~State();
@@ -186,7 +187,7 @@ class State {
   std::unique_ptr<Impl> impl_;
 };
 
-class Model {
+class RECUR_API Model {
  public:
   // Reads, validates and packs a .recur file. With 2 or more CPUs available and
   // options.threads != 1, a file of 4 MiB or more of weights is checked (checksum, finite test)

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recur/export.h"
 #include "recur/version.h"
 
 #ifdef __cplusplus
@@ -28,7 +29,7 @@ extern "C" {
 
 /* The library's version, "MAJOR.MINOR.PATCH" (the CMake project version): that of the library
  * loaded at run time, which RECUR_VERSION_STRING (recur/version.h) gives at compile time. */
-const char* recur_version(void);
+RECUR_API const char* recur_version(void);
 
 /* Mirrors recur::Errc, same values. */
 typedef enum recur_status {
@@ -53,10 +54,10 @@ typedef struct recur_model recur_model;
 typedef struct recur_state recur_state;
 
 /* "ok", "io", "invalid_argument", ... */
-const char* recur_status_name(recur_status status);
+RECUR_API const char* recur_status_name(recur_status status);
 /* Message of the last failed call on this thread ("" if none); valid until the next failing
  * call on this thread. */
-const char* recur_last_error(void);
+RECUR_API const char* recur_last_error(void);
 
 /* Option structs can grow: each starts with `size`, the sizeof the struct the caller was
  * compiled with, which recur_*_options_init (or recur_default_*options) sets with every other
@@ -76,8 +77,8 @@ typedef struct recur_options {
   int32_t threads;
   int32_t check_finite;
 } recur_options;
-void recur_options_init(recur_options* options);
-recur_options recur_default_options(void);
+RECUR_API void recur_options_init(recur_options* options);
+RECUR_API recur_options recur_default_options(void);
 
 /* ---- Model ---------------------------------------------------------------------------- */
 /* Load options; NULL means the defaults: isa NULL or "best" (the widest the CPU supports,
@@ -98,31 +99,31 @@ typedef struct recur_load_options {
   int32_t threads; /* 0: helper threads for a large file's checks if 2+ CPUs; 1: caller only */
   const char* precision;
 } recur_load_options;
-void recur_load_options_init(recur_load_options* options);
-recur_load_options recur_default_load_options(void);
+RECUR_API void recur_load_options_init(recur_load_options* options);
+RECUR_API recur_load_options recur_default_load_options(void);
 
-recur_status recur_model_load(const char* path, recur_model** out_model);
-recur_status recur_model_load_ex(const char* path, const recur_load_options* options,
+RECUR_API recur_status recur_model_load(const char* path, recur_model** out_model);
+RECUR_API recur_status recur_model_load_ex(const char* path, const recur_load_options* options,
                                  recur_model** out_model);
-void recur_model_free(recur_model* model); /* NULL is fine */
+RECUR_API void recur_model_free(recur_model* model); /* NULL is fine */
 
-int64_t recur_model_input_size(const recur_model* model);   /* I */
-int64_t recur_model_output_size(const recur_model* model);  /* O: per-step width of y */
-int64_t recur_model_state_rows(const recur_model* model);   /* S = layers * directions */
-int64_t recur_model_state_width(const recur_model* model);  /* Hs */
-int64_t recur_model_cell_width(const recur_model* model);   /* Cs, 0 without LSTM layers */
-const char* recur_model_isa(const recur_model* model);      /* "avx512", "avx2", "scalar" */
+RECUR_API int64_t recur_model_input_size(const recur_model* model);   /* I */
+RECUR_API int64_t recur_model_output_size(const recur_model* model);  /* O: per-step width of y */
+RECUR_API int64_t recur_model_state_rows(const recur_model* model);   /* S = layers * directions */
+RECUR_API int64_t recur_model_state_width(const recur_model* model);  /* Hs */
+RECUR_API int64_t recur_model_cell_width(const recur_model* model);   /* Cs, 0 without LSTM layers */
+RECUR_API const char* recur_model_isa(const recur_model* model);      /* "avx512", "avx2", "scalar" */
 /* 1 when the model's own layout (RECUR_LAYOUT_MODEL) is batch-first (B, T, .), else 0. */
-int32_t recur_model_batch_first(const recur_model* model);
+RECUR_API int32_t recur_model_batch_first(const recur_model* model);
 /* Rows of the model's embedding table; 0 when the model takes float x (no embedding layer). */
-int64_t recur_model_vocab_size(const recur_model* model);
+RECUR_API int64_t recur_model_vocab_size(const recur_model* model);
 
 /* Free-form user metadata (string key/values the converter stored, e.g. input normalization),
  * in key order. Strings stay valid while the model lives. Key: NULL when index is outside
  * 0..count-1. Value: NULL when the model has no such key. */
-int64_t recur_model_metadata_count(const recur_model* model);
-const char* recur_model_metadata_key(const recur_model* model, int64_t index);
-const char* recur_model_metadata_value(const recur_model* model, const char* key);
+RECUR_API int64_t recur_model_metadata_count(const recur_model* model);
+RECUR_API const char* recur_model_metadata_key(const recur_model* model, int64_t index);
+RECUR_API const char* recur_model_metadata_value(const recur_model* model, const char* key);
 
 /* ---- Batch run -------------------------------------------------------------------------- */
 /* The layout of x and y. A zero-initialised recur_run_input takes the model's own. */
@@ -145,30 +146,30 @@ typedef struct recur_run_input {
 } recur_run_input;
 
 /* Element counts of run()'s outputs for T and B (any pointer may be NULL). */
-recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
+RECUR_API recur_status recur_run_output_sizes(const recur_model* model, int64_t seq_len, int64_t batch,
                                     int64_t* y_count, int64_t* h_count, int64_t* c_count);
 
 /* Runs the model; writes y (y_count floats) and, when not NULL, h_n and c_n. Each count must
  * equal what recur_run_output_sizes reports (else RECUR_ERR_INVALID_ARGUMENT, nothing
  * written). */
-recur_status recur_run(const recur_model* model, const recur_run_input* input,
+RECUR_API recur_status recur_run(const recur_model* model, const recur_run_input* input,
                        const recur_options* options, float* y, int64_t y_count, float* h_n,
                        int64_t h_count, float* c_n, int64_t c_count);
 
 /* ---- Streaming ------------------------------------------------------------------------ */
 /* A state for `batch` streams (zeros). Models with reverse/bidirectional layers:
  * RECUR_ERR_UNSUPPORTED. */
-recur_status recur_state_new(const recur_model* model, int64_t batch, recur_state** out_state);
-void recur_state_free(recur_state* state); /* NULL is fine */
-recur_status recur_state_reset(recur_state* state);
-int64_t recur_state_batch(const recur_state* state);
+RECUR_API recur_status recur_state_new(const recur_model* model, int64_t batch, recur_state** out_state);
+RECUR_API void recur_state_free(recur_state* state); /* NULL is fine */
+RECUR_API recur_status recur_state_reset(recur_state* state);
+RECUR_API int64_t recur_state_batch(const recur_state* state);
 /* Set / read the state, shaped like h0 / c0 (either pointer may be NULL: zeros / skipped). */
-recur_status recur_state_set(recur_state* state, const float* h, const float* c);
-recur_status recur_state_get(const recur_state* state, float* h, float* c);
+RECUR_API recur_status recur_state_set(recur_state* state, const float* h, const float* c);
+RECUR_API recur_status recur_state_get(const recur_state* state, float* h, float* c);
 
 /* One time step for every stream: x (B, I) -> y (B, O). x_count and y_count are the element
  * counts of the caller's buffers and must be B*I and B*O. Does not allocate. */
-recur_status recur_step(const recur_model* model, recur_state* state, const float* x,
+RECUR_API recur_status recur_step(const recur_model* model, recur_state* state, const float* x,
                         int64_t x_count, float* y, int64_t y_count, const recur_options* options);
 
 #ifdef __cplusplus

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/export.h"
 #include "recur/status.hpp"
 
 namespace recur {
@@ -16,18 +17,18 @@ namespace recur {
 enum class CellType { rnn, lstm, gru };
 enum class Direction { forward, reverse, bidirectional };
 
-const char* cell_name(CellType cell) noexcept;          // "rnn", "lstm", "gru"
-const char* direction_name(Direction dir) noexcept;     // "forward", "reverse", "bidirectional"
+RECUR_API const char* cell_name(CellType cell) noexcept;          // "rnn", "lstm", "gru"
+RECUR_API const char* direction_name(Direction dir) noexcept;     // "forward", "reverse", "bidirectional"
 
 // Gates per cell: rnn 1, lstm 4 (i, f, g, o), gru 3 (z, r, n).
-int gate_count(CellType cell) noexcept;
+RECUR_API int gate_count(CellType cell) noexcept;
 // Activation functions per direction, in ONNX order: rnn 1 (f), lstm 3 (f, g, h), gru 2 (f, g).
-int activation_count(CellType cell) noexcept;
+RECUR_API int activation_count(CellType cell) noexcept;
 inline int direction_count(Direction dir) noexcept { return dir == Direction::bidirectional ? 2 : 1; }
 
 // An activation function by its ONNX name: Sigmoid, Tanh, Relu, HardSigmoid, LeakyRelu,
 // ThresholdedRelu, ScaledTanh, Affine, Elu, Softsign, Softplus. alpha/beta as ONNX defines them.
-struct Activation {
+struct RECUR_API Activation {
   std::string name;
   float alpha = 0.0f;
   float beta = 0.0f;
@@ -35,12 +36,12 @@ struct Activation {
     return name == o.name && alpha == o.alpha && beta == o.beta;
   }
 };
-bool is_known_activation(const std::string& name) noexcept;
+RECUR_API bool is_known_activation(const std::string& name) noexcept;
 // The ONNX defaults for a name (e.g. LeakyRelu alpha 0.01); false if the name is unknown.
-bool activation_with_defaults(const std::string& name, Activation& out) noexcept;
+RECUR_API bool activation_with_defaults(const std::string& name, Activation& out) noexcept;
 
 // A dense row-major fp32 tensor that owns its data.
-struct Tensor {
+struct RECUR_API Tensor {
   std::vector<int64_t> shape;
   std::vector<float> data;
 
@@ -48,12 +49,12 @@ struct Tensor {
   int64_t numel() const noexcept { return static_cast<int64_t>(data.size()); }
   bool operator==(const Tensor& o) const { return shape == o.shape && data == o.data; }
 };
-Tensor make_tensor(std::vector<int64_t> shape, float fill = 0.0f);
+RECUR_API Tensor make_tensor(std::vector<int64_t> shape, float fill = 0.0f);
 
 // Weights of one direction of a recurrent layer. G = gate_count, H = hidden_size,
 // Hout = proj_size if > 0 else H, I = the layer's input_size. Gate blocks are stacked in the
 // canonical order: lstm i, f, g, o; gru z, r, n; rnn the single gate.
-struct DirectionWeights {
+struct RECUR_API DirectionWeights {
   Tensor W;   // (G*H, I)    input weights
   Tensor R;   // (G*H, Hout) recurrent weights
   Tensor Wb;  // (G*H)       input bias
@@ -66,7 +67,7 @@ struct DirectionWeights {
 };
 
 // A recurrent layer's attributes: what it computes, without its weights.
-struct LayerConfig {
+struct RECUR_API LayerConfig {
   CellType cell = CellType::lstm;
   Direction direction = Direction::forward;
   int64_t input_size = 0;
@@ -86,14 +87,14 @@ struct LayerConfig {
   bool operator==(const LayerConfig& o) const;
 };
 
-struct RecurrentLayer : LayerConfig {
+struct RECUR_API RecurrentLayer : LayerConfig {
   std::vector<DirectionWeights> weights;  // direction_count(direction) entries, forward first
   bool operator==(const RecurrentLayer& o) const;
 };
 
 // The head's attributes: y_t = W h_t + b, optionally softmax over y_t; for every step or for
 // the last step only.
-struct HeadConfig {
+struct RECUR_API HeadConfig {
   int64_t input_size = 0;
   int64_t output_size = 0;
   bool softmax = false;
@@ -104,7 +105,7 @@ struct HeadConfig {
   }
 };
 
-struct DenseHead : HeadConfig {
+struct RECUR_API DenseHead : HeadConfig {
   Tensor W;  // (output_size, input_size)
   Tensor b;  // (output_size)
   bool operator==(const DenseHead& o) const { return HeadConfig::operator==(o) && W == o.W && b == o.b; }
@@ -112,7 +113,7 @@ struct DenseHead : HeadConfig {
 
 // A token-id front layer (formats/SPEC.md §3.3): the input of the first recurrent layer at step
 // t is row ids[t] of the table. Ids outside 0..vocab_size-1 are an error at run time.
-struct Embedding {
+struct RECUR_API Embedding {
   int64_t vocab_size = 0;
   int64_t dim = 0;  // the first recurrent layer's input_size
   Tensor table;     // (vocab_size, dim)
@@ -124,7 +125,7 @@ struct Embedding {
 // y as final hidden states instead of the last layer's per-step output (formats/SPEC.md §3.4):
 // rows [first_row, first_row + rows) of h_n, each of width W (those rows' common Hout), shaped
 // (rows, B, W), or (B, W) with squeeze (rows == 1). What ONNX graphs returning Y_h compute.
-struct FinalStateOutput {
+struct RECUR_API FinalStateOutput {
   int64_t first_row = 0;
   int64_t rows = 1;
   bool squeeze = false;
@@ -133,7 +134,7 @@ struct FinalStateOutput {
   }
 };
 
-struct ModelSpec {
+struct RECUR_API ModelSpec {
   std::string name;
   std::string producer;     // what wrote it, e.g. "recur-convert 0.1"
   std::string source;       // what it was made from, e.g. "model.onnx"
@@ -167,9 +168,9 @@ struct ModelSpec {
 // Checks that the spec is a model recur can run: sizes positive and chained from layer to
 // layer, every tensor present with exactly its expected shape, activations known and counted
 // right, options valid for the cell. With check_finite, also that every weight is finite.
-Status validate(const ModelSpec& spec, bool check_finite = true);
+RECUR_API Status validate(const ModelSpec& spec, bool check_finite = true);
 // The same checks short of the data: attributes and every tensor's shape (a reader streaming
 // the weights checks their sizes and values as it reads them).
-Status validate_shapes(const ModelSpec& spec);
+RECUR_API Status validate_shapes(const ModelSpec& spec);
 
 }  // namespace recur

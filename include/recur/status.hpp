@@ -6,6 +6,8 @@
 #include <utility>
 #include <variant>
 
+#include "recur/export.h"
+
 namespace recur {
 
 enum class Errc {
@@ -26,9 +28,9 @@ enum class Errc {
   internal,
 };
 
-const char* errc_name(Errc code) noexcept;
+RECUR_API const char* errc_name(Errc code) noexcept;
 
-class [[nodiscard]] Status {
+class [[nodiscard]] RECUR_API Status {
  public:
   Status() = default;
   Status(Errc code, std::string message) : code_(code), message_(std::move(message)) {}

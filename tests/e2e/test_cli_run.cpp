@@ -8,7 +8,7 @@
 #include "formats/csv.hpp"
 #include "formats/npy.hpp"
 #include "recur/format.hpp"
-#include "runtime_helpers.hpp"
+#include "tests/runtime/runtime_helpers.hpp"
 
 using namespace recur;
 using namespace recur::test;

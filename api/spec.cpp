@@ -1,10 +1,7 @@
 // ModelSpec helpers and validate(): the single definition of what a runnable model is.
 #include "recur/spec.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <cstring>
 #include <string>
 
 #include "formats/activations.hpp"
@@ -17,23 +14,6 @@ namespace {
 constexpr int64_t kMaxDim = int64_t{1} << 24;  // no layer is 16M units wide
 constexpr size_t kMaxMetadataKey = 256;
 constexpr size_t kMaxMetadataEntries = 4096;
-
-// ONNX RNN activation functions with the alpha/beta defaults of the ONNX operators of the same
-// name. onnxruntime differs where none are given: 0 for ThresholdedRelu, ScaledTanh and Affine
-// (and for everything in RNN); converters resolve defaults explicitly and store them.
-constexpr ActivationInfo kActivations[] = {
-    {ActivationFn::sigmoid, "Sigmoid", 0.0f, 0.0f, false, false},
-    {ActivationFn::tanh, "Tanh", 0.0f, 0.0f, false, false},
-    {ActivationFn::relu, "Relu", 0.0f, 0.0f, false, false},
-    {ActivationFn::hard_sigmoid, "HardSigmoid", 0.2f, 0.5f, true, true},
-    {ActivationFn::leaky_relu, "LeakyRelu", 0.01f, 0.0f, true, false},
-    {ActivationFn::thresholded_relu, "ThresholdedRelu", 1.0f, 0.0f, true, false},
-    {ActivationFn::scaled_tanh, "ScaledTanh", 1.0f, 1.0f, true, true},
-    {ActivationFn::affine, "Affine", 1.0f, 0.0f, true, true},
-    {ActivationFn::elu, "Elu", 1.0f, 0.0f, true, false},
-    {ActivationFn::softsign, "Softsign", 0.0f, 0.0f, false, false},
-    {ActivationFn::softplus, "Softplus", 0.0f, 0.0f, false, false},
-};
 
 // How much of a tensor validate looks at.
 enum class Check {
@@ -179,21 +159,6 @@ bool activation_with_defaults(const std::string& name, Activation& out) noexcept
   if (!k) return false;
   out = Activation{k->name, k->alpha, k->beta};
   return true;
-}
-
-const ActivationInfo* find_activation(const std::string& name) noexcept {
-  for (const ActivationInfo& k : kActivations)
-    if (name == k.name) return &k;
-  return nullptr;
-}
-
-const ActivationInfo* find_activation_nocase(const std::string& name) noexcept {
-  for (const ActivationInfo& k : kActivations)
-    if (std::equal(name.begin(), name.end(), k.name, k.name + std::strlen(k.name),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                               std::tolower(static_cast<unsigned char>(b)); }))
-      return &k;
-  return nullptr;
 }
 
 Tensor make_tensor(std::vector<int64_t> shape, float fill) {
