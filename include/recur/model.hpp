@@ -45,7 +45,7 @@ RECUR_API const char* weight_format_name(WeightFormat format) noexcept;
 enum class Precision { file, f32, bf16, int8 };
 RECUR_API const char* precision_name(Precision precision) noexcept;
 // "file", "f32", "bf16", "int8" -> the Precision; false for any other name.
-bool parse_precision(const std::string& name, Precision& out) noexcept;
+RECUR_API bool parse_precision(const std::string& name, Precision& out) noexcept;
 
 struct RECUR_API LoadOptions {
   Isa isa = Isa::best;
