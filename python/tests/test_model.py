@@ -132,7 +132,7 @@ def test_threads_option(lstm_file):
 
 def test_info_is_inspect_json(lstm_file):
     info = recur.Model(lstm_file).info()
-    assert info["format_version"] == "1.0"
+    assert info["format_version"] == "1.1"  # the lowest version that holds a plain model
     assert info["file_size"] == os.path.getsize(lstm_file)
     assert info["input_size"] == 5 and info["output_size"] == 7
     assert [l["type"] for l in info["layers"]] == ["lstm"]

@@ -28,7 +28,9 @@ def _feeds(session, case_dir, case):
         n = i.name.lower()
         key = "lengths" if ("len" in n or "seq" in n) else "c0" if "c" in n else "h0"
         a = arrays[key]
-        feeds[i.name] = a.astype(np.int32) if key == "lengths" else a
+        # Lengths in the integer type the graph declares (a sequence_lens input is int32; an
+        # exporter's computed lengths start from an int64 input and Cast it).
+        feeds[i.name] = a.astype(np.int64 if i.type == "tensor(int64)" else np.int32) if key == "lengths" else a
     return arrays, feeds
 
 
@@ -43,6 +45,9 @@ def _as_recur_y(ort_y, recur_y):
 # ONNX Runtime's CPU RNN kernels refuse layout=1; that fixture's y.npy is ONNX Runtime's output
 # for the same weights in a layout=0 graph (scripts/fixtures/make_convert_fixtures.py).
 ORT_REFUSES = {"onnx_rnn_layout1_leakyrelu"}
+# Token-id inputs: the Python Model.run takes float x only so far; these fixtures are checked
+# against ONNX Runtime's own outputs by tests/convert/test_convert_exports.cpp.
+TOKEN_INPUTS = {"onnx_embedding_int32_rnn"}
 
 
 def _compare(case_dir, case, tmp_path):
@@ -68,6 +73,8 @@ def _compare(case_dir, case, tmp_path):
 
 @pytest.mark.parametrize("name", convert_cases("onnx_"))
 def test_convert_fixture_matches_onnxruntime(name, tmp_path):
+    if name in TOKEN_INPUTS:
+        pytest.skip("token-id input: Model.run takes float x (checked in C++ by test_convert_exports.cpp)")
     d = os.path.join(CONVERT_FIXTURES, name)
     with open(os.path.join(d, "case.json")) as f:
         case = json.load(f)
