@@ -37,6 +37,14 @@ int cli(const std::string& args) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+// An empty folder of that name under the test build folder.
+fs::path fresh_dir(const char* name) {
+  const fs::path dir = fs::path(RECUR_BINARY_DIR) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
 npy::Array read_npy(const std::string& path) {
   Result<npy::Array> a = npy::read(path);
   REQUIRE_MESSAGE(a.ok(), a.status().to_string());
@@ -46,9 +54,7 @@ npy::Array read_npy(const std::string& path) {
 }  // namespace
 
 TEST_CASE("recur run: npy in and y h_n c_n out equal to Model::run") {
-  const fs::path dir = fs::path(RECUR_BINARY_DIR) / "cli_run";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("cli_run");
   SpecOptions o;
   o.num_layers = 2;
   o.direction = Direction::bidirectional;
@@ -121,9 +127,7 @@ TEST_CASE("recur run: npy in and y h_n c_n out equal to Model::run") {
 }
 
 TEST_CASE("recur run: one sequence as CSV") {
-  const fs::path dir = fs::path(RECUR_BINARY_DIR) / "cli_run_csv";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("cli_run_csv");
   SpecOptions o;
   o.cell = CellType::gru;
   o.input_size = 2;
@@ -156,9 +160,7 @@ TEST_CASE("recur run: one sequence as CSV") {
 }
 
 TEST_CASE("recur run / verify --precision int8: the int8 model's outputs, and its error against fp32") {
-  const fs::path dir = fs::path(RECUR_BINARY_DIR) / "cli_int8";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = fresh_dir("cli_int8");
   SpecOptions o;
   o.hidden_size = 17;
   const ModelSpec spec = random_spec(o);
